@@ -1,0 +1,12 @@
+"""fer: facial emotion recognition in the browser. `streamlit run app.py` (or `make run`)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="fer: facial emotion recognition", page_icon="🙂", layout="wide")
+
+pages = [
+    st.Page("app_pages/upload.py", title="Photo", icon="🖼️", default=True),
+    st.Page("app_pages/live.py", title="Live camera", icon="🎥"),
+    st.Page("app_pages/about.py", title="About & limits", icon="ℹ️"),
+]
+st.navigation(pages).run()

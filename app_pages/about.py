@@ -1,0 +1,32 @@
+"""About: what the model does, how well, and what its numbers can and cannot mean."""
+
+from pathlib import Path
+
+import streamlit as st
+
+st.title("About fer")
+st.markdown(
+    """
+**fer** finds faces in a picture or a video and labels each with one of seven facial expressions
+(angry, disgust, fear, happy, sad, surprise, neutral: the classes of the FER2013 dataset).
+
+### What the numbers mean, and what they don't
+- The model reads **facial expressions, not feelings**. People do not reliably show what they feel on
+  their faces, and the same expression means different things in different contexts and cultures
+  (Barrett et al., *Emotional Expressions Reconsidered*, 2019).
+- It was trained on FER2013: 28,709 small, grey, web-scraped faces whose labels are themselves noisy
+  (human agreement with them is about 65%). Accuracy is lower for faces that are turned, poorly lit,
+  partly covered, very young or very old, and it has not been audited across skin tones.
+- Use it for aggregate, consenting, low-stakes purposes (research, UX studies, a class's overall mood),
+  **never** to make decisions about an individual.
+- Inferring the emotions of people at work or in education institutions is prohibited in the EU since
+  2 February 2025 (AI Act, Art. 5(1)(f); medical and safety uses excepted). Check the law where you deploy.
+
+### Privacy
+Photos and camera frames are processed in memory and never written to disk or logs.
+"""
+)
+card = Path(__file__).resolve().parent.parent / "models" / "MODEL_CARD.md"
+if card.is_file():
+    with st.expander("Model card"):
+        st.markdown(card.read_text())

@@ -1,0 +1,116 @@
+"""The command line, a thin layer over the library: parse, call, print."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+from .emotions import EMOTIONS
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported as one line on stderr, exit status 2."""
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter is noise on a command line; real errors still surface.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def cmd_image(args) -> int:
+    from .imageio import ImageError, load_image
+    from .pipeline import Analyzer
+
+    try:
+        image = load_image(args.path)
+    except ImageError as err:
+        raise UserError(str(err)) from None
+    result = Analyzer.default(mode=args.mode).analyze(image)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"{args.path}: {result.width}x{result.height}, {len(result.faces)} face(s)")
+    if not result.faces:
+        print("No face found.")
+        return 0
+    header = f"{'#':>2}  {'box (x, y, w, h)':<22} {'label':<9}" + "".join(f"{e:>9}" for e in EMOTIONS)
+    print(header)
+    for i, face in enumerate(result.faces, 1):
+        box = ", ".join(str(v) for v in face.box)
+        probs = "".join(f"{face.probabilities[e]:>9.1%}" for e in EMOTIONS)
+        print(f"{i:>2}  {box:<22} {face.label:<9}{probs}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate
+
+    try:
+        report = evaluate(args.data, split=args.split, mode=args.mode)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from None
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(report.table())
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train import TrainConfig, train
+
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    summary = train(TrainConfig(**values))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _add_train_flags(parser: argparse.ArgumentParser) -> None:
+    from .train import TrainConfig
+
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, tuple):
+            parser.add_argument(flag, type=int, nargs="+", default=default, help=f"default: {' '.join(map(str, default))}")
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=f"default: {default}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fer", description="Facial emotion recognition (FER2013 classes).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("image", help="find every face in a photo and classify its emotion")
+    p.add_argument("path")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--mode", choices=["fast"], default="fast", help="model mode (default: fast)")
+    p.set_defaults(func=cmd_image)
+
+    p = sub.add_parser("evaluate", help="accuracy of the model on a labelled dataset")
+    p.add_argument("data", help="FER2013 .csv/.csv.gz, or a folder DATA/<emotion>/*.png|jpg")
+    p.add_argument("--split", help="only rows with this Usage value (e.g. PublicTest)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--mode", choices=["fast"], default="fast", help="model mode (default: fast)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train the emotion model (resumes from checkpoints)")
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,142 @@
+"""Training: FER2013 Training rows in, the best model on PublicTest out (Keras + TFLite).
+
+Every setting lives in :class:`TrainConfig` and is named once; ``python -m fer train --help`` lists them.
+Runs resume where they stopped: rerun the same command and Keras' BackupAndRestore picks up the last epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import load_dataset
+from .emotions import EMOTIONS
+from .preprocess import preprocess
+
+
+@dataclass
+class TrainConfig:
+    data: str = "../shared/data/fer2013/fer2013.csv.gz"
+    out: str = "models"  # where the exported fer_cnn.keras / fer_cnn.tflite / training.json go
+    checkpoints: str = "checkpoints"  # resumable state and the best model so far (git-ignored)
+    train_split: str = "Training"
+    select_split: str = "PublicTest"  # model selection only; never PrivateTest
+    epochs: int = 12
+    batch_size: int = 64
+    learning_rate: float = 3e-3  # peak, after a linear warm-up
+    warmup_epochs: float = 1.0
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    convs: tuple[int, ...] = (1, 1, 2, 2)  # conv layers per block
+    dropout: float = 0.4
+    # augmentation (training only)
+    shift: float = 0.1  # share of the side
+    rotation_degrees: float = 10.0
+    zoom: float = 0.1
+    brightness: float = 0.2
+    contrast: float = 0.2
+    seed: int = 2013
+    limit: int = 0  # use only the first N training rows (smoke tests); 0 = all
+
+
+def augmenter(cfg: TrainConfig):
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=cfg.seed),
+            layers.RandomTranslation(cfg.shift, cfg.shift, fill_mode="nearest", seed=cfg.seed + 1),
+            layers.RandomRotation(cfg.rotation_degrees / 360.0, fill_mode="nearest", seed=cfg.seed + 2),
+            layers.RandomZoom(cfg.zoom, fill_mode="nearest", seed=cfg.seed + 3),
+            layers.RandomBrightness(cfg.brightness, value_range=(0.0, 1.0), seed=cfg.seed + 4),
+            layers.RandomContrast(cfg.contrast, value_range=(0.0, 1.0), seed=cfg.seed + 5),
+        ],
+        name="augment",
+    )
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Train, keep the epoch with the best PublicTest accuracy, export it; returns a summary."""
+    import keras
+    import tensorflow as tf
+
+    from .model import build_model
+
+    keras.utils.set_random_seed(cfg.seed)
+    data = load_dataset(cfg.data)
+    train_set, select_set = data.split(cfg.train_split), data.split(cfg.select_split)
+    if cfg.limit:
+        train_set.images, train_set.labels = train_set.images[: cfg.limit], train_set.labels[: cfg.limit]
+    x_train, x_val = preprocess(train_set.images), preprocess(select_set.images)
+    y_train = keras.utils.to_categorical(train_set.labels, len(EMOTIONS))
+    y_val = keras.utils.to_categorical(select_set.labels, len(EMOTIONS))
+
+    augment = augmenter(cfg)
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        .shuffle(len(x_train), seed=cfg.seed, reshuffle_each_iteration=True)
+        .batch(cfg.batch_size)
+        .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256)
+
+    steps = int(np.ceil(len(x_train) / cfg.batch_size))
+    warmup = int(cfg.warmup_epochs * steps)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=cfg.learning_rate / 100,
+        warmup_target=cfg.learning_rate,
+        warmup_steps=warmup,
+        decay_steps=max(cfg.epochs * steps - warmup, 1),
+    )
+    model = build_model(tuple(cfg.widths), tuple(cfg.convs), cfg.dropout)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+        metrics=["accuracy"],
+    )
+    ckpt = Path(cfg.checkpoints)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    best = ckpt / "best.keras"
+    started = time.time()
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=cfg.epochs,
+        verbose=1,  # Keras' progress bar
+        callbacks=[
+            keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
+            keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True),
+            keras.callbacks.CSVLogger(str(ckpt / "history.csv"), append=True),
+        ],
+    )
+    seconds = time.time() - started
+
+    model = keras.models.load_model(best)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "fer_cnn.keras")
+    export_tflite(model, out / "fer_cnn.tflite")
+    summary = {
+        "config": asdict(cfg),
+        "train_rows": int(len(x_train)),
+        "best_val_accuracy": float(max(history.history.get("val_accuracy", [0.0]))),
+        "seconds_this_run": round(seconds, 1),
+        "parameters": int(model.count_params()),
+    }
+    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def export_tflite(model, path: Path) -> None:
+    """Write the inference graph as a float32 TFLite flatbuffer (the app's runtime)."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    path.write_bytes(converter.convert())

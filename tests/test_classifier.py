@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from fer.classifier import DEFAULT_MODEL, EmotionClassifier
+from fer.emotions import EMOTIONS
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return EmotionClassifier()
+
+
+def test_shipped_model_is_in_the_repo():
+    assert DEFAULT_MODEL.is_file() and DEFAULT_MODEL.stat().st_size > 100_000
+
+
+def test_batch_gives_one_distribution_per_face(classifier):
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    probs = classifier(faces)
+    assert probs.shape == (5, len(EMOTIONS)) and probs.dtype == np.float32
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5) and (probs >= 0).all()
+
+
+def test_batch_size_changes_and_order_are_consistent(classifier):
+    faces = np.random.default_rng(1).integers(0, 256, (7, 48, 48), dtype=np.uint8)
+    together = classifier(faces)
+    one_by_one = np.concatenate([classifier(faces[i : i + 1]) for i in range(7)])
+    assert np.allclose(together, one_by_one, atol=1e-5)
+    assert np.allclose(classifier.predict_many(faces, batch_size=3), together, atol=1e-5)
+
+
+def test_empty_batch(classifier):
+    assert classifier(np.zeros((0, 48, 48), np.uint8)).shape == (0, len(EMOTIONS))
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m fer train"):
+        EmotionClassifier(tmp_path / "none.tflite")
