@@ -7,7 +7,7 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_pages.shared import live_analyzer
+from app_pages.resources import live_analyzer
 from fer.render import draw
 
 st.title("Live camera")

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.shared import analyzer
+from app_pages.resources import analyzer
 from fer.emotions import COLORS, EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.render import draw

@@ -68,13 +68,29 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from .bench import run
+
+    figures = run(Path(args.samples) if args.samples else None, repeat=args.repeat)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        width = max(map(len, figures))
+        print("\n".join(f"{k:<{width}}  {v}" for k, v in figures.items()))
+    return 0
+
+
 def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     from .train import TrainConfig
 
     for f in dataclasses.fields(TrainConfig):
         default = f.default
         flag = "--" + f.name.replace("_", "-")
-        if isinstance(default, tuple):
+        if f.name == "data":
+            parser.add_argument(flag, required=True, help="FER2013 CSV (.csv or .csv.gz) with Training and PublicTest rows")
+        elif isinstance(default, tuple):
             parser.add_argument(flag, type=int, nargs="+", default=default, help=f"default: {' '.join(map(str, default))}")
         else:
             parser.add_argument(flag, type=type(default), default=default, help=f"default: {default}")
@@ -96,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--mode", choices=["fast"], default="fast", help="model mode (default: fast)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("bench", help="time detection, classification and the whole pipeline")
+    p.add_argument("--samples", help="folder with faceapi_happy.jpg for a real face (default: generated frame)")
+    p.add_argument("--repeat", type=int, default=50, help="timed repetitions per figure")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("train", help="train the emotion model (resumes from checkpoints)")
     _add_train_flags(p)

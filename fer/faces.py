@@ -23,20 +23,23 @@ class FaceDetector(Protocol):
 class HaarDetector:
     """OpenCV's frontal-face Haar cascade, run on a copy scaled to at most ``work_width`` pixels wide.
 
-    Defaults were tuned on the real photos in ``../shared/samples`` (10 photos and a 7-face collage, 19
+    Defaults were tuned on the sample photos of the test suite (10 photos and a 7-face collage, 19
     faces; grid over 3 cascades x histogram equalisation x scale factor 1.05-1.15 x min neighbours 3-5):
     the ``alt2`` cascade on an equalised image with scale factor 1.05 found all 19 faces, the one half
     covered by a hand included, with no false positive, for every min_neighbors from 3 to 5; the
-    ``default`` cascade at best missed one face or added one. ``min_face`` is a share of the shorter side
-    of the scaled image; boxes come back in the caller's pixel coordinates.
+    ``default`` cascade did so at one setting only (no equalisation, scale 1.15, min neighbours 3-4) and
+    missed or doubled faces at the others. On a 2560-pixel grid of 11 small faces (a large group photo),
+    a 640-wide working copy lost 3 faces and a 1024-wide one lost 1, at the same cost on ordinary photos.
+    ``min_face`` is a share of the shorter side of the working copy; boxes come back in the caller's
+    pixel coordinates.
     """
 
     def __init__(
         self,
         scale_factor: float = 1.05,
         min_neighbors: int = 5,
-        min_face: float = 0.06,
-        work_width: int = 640,
+        min_face: float = 0.04,
+        work_width: int = 1024,
         cascade: str = "haarcascade_frontalface_alt2.xml",
     ):
         path = Path(cv2.data.haarcascades) / cascade

@@ -20,7 +20,7 @@ from .preprocess import preprocess
 
 @dataclass
 class TrainConfig:
-    data: str = "../shared/data/fer2013/fer2013.csv.gz"
+    data: str = ""  # FER2013 .csv/.csv.gz (or the .npz arrays); required
     out: str = "models"  # where the exported fer_cnn.keras / fer_cnn.tflite / training.json go
     checkpoints: str = "checkpoints"  # resumable state and the best model so far (git-ignored)
     train_split: str = "Training"

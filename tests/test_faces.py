@@ -19,24 +19,40 @@ def test_every_face_of_the_sample_photos_found_once(samples, detector, name):
     assert len(found) == SAMPLE_FACES[name]
 
 
-def test_collage_of_seven_faces(samples, detector):
-    """A group-photo stand-in: the seven one-face photos side by side, each face found once."""
+def _tile(gray: np.ndarray, side: int) -> np.ndarray:
     import cv2
 
-    tiles = []
-    for name in sorted(n for n in SAMPLE_FACES if n.startswith("faceapi_")):
-        gray = to_gray(load_image(samples / name))
-        scale = 240 / max(gray.shape)
-        tile = np.full((240, 240), 200, np.uint8)
-        small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        tile[: small.shape[0], : small.shape[1]] = small
-        tiles.append(tile)
-    tiles.append(np.full((240, 240), 200, np.uint8))
-    collage = np.vstack([np.hstack(tiles[:4]), np.hstack(tiles[4:])])
+    scale = side / max(gray.shape)
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    tile = np.full((side, side), 200, np.uint8)
+    tile[: small.shape[0], : small.shape[1]] = small
+    return tile
+
+
+def _grid(tiles: list[np.ndarray], columns: int) -> np.ndarray:
+    blank = np.full_like(tiles[0], 200)
+    tiles = tiles + [blank] * (-len(tiles) % columns)
+    return np.vstack([np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)])
+
+
+def test_collage_of_seven_faces(samples, detector):
+    """A group-photo stand-in: the seven one-face photos side by side, each face found once."""
+    names = sorted(n for n in SAMPLE_FACES if n.startswith("faceapi_"))
+    collage = _grid([_tile(to_gray(load_image(samples / n)), 240) for n in names], 4)
     found = detector(collage)
     assert len(found) == 7
     # one box per tile
     assert sorted((d.box[1] // 240, d.box[0] // 240) for d in found) == [(r, c) for r in range(2) for c in range(4)][:7]
+
+
+def test_small_faces_in_a_large_group_photo(samples, detector):
+    """All 11 sample faces, small, in one 2560x2560 picture: found without duplicates or extras."""
+    import cv2
+
+    grid = _grid([_tile(to_gray(load_image(samples / n)), 160) for n in sorted(SAMPLE_FACES)], 4)
+    found = detector(cv2.resize(grid, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC))
+    assert 10 <= len(found) <= 11
+    assert len({(d.box[1] // 640, d.box[0] // 640) for d in found}) >= 9  # spread over the tiles
 
 
 def test_no_face_in_noise_or_flat_images(detector):
