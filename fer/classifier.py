@@ -24,11 +24,13 @@ class EmotionClassifier:
     """``classifier(faces)``: uint8 grey faces (N, 48, 48) -> probabilities (N, 7) in EMOTIONS order.
 
     One interpreter is shared by every caller (app sessions, WebRTC threads); a lock serialises calls,
-    which take well under a millisecond per face. The input tensor is resized only when the batch
-    size changes.
+    which take about a millisecond per face. The input tensor is resized only when the batch
+    size changes. With ``flip=True`` each face is also classified mirrored, in the same batch, and the
+    two distributions are averaged (test-time augmentation: faces are left-right symmetric, the
+    model's errors are not).
     """
 
-    def __init__(self, path: str | Path | None = None, threads: int | None = None):
+    def __init__(self, path: str | Path | None = None, threads: int | None = None, flip: bool = False):
         from ai_edge_litert.interpreter import Interpreter
 
         self.path = Path(path or os.environ.get("FER_MODEL") or DEFAULT_MODEL)
@@ -41,11 +43,18 @@ class EmotionClassifier:
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = 0
         self._lock = threading.Lock()
+        self.flip = flip
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:
         x = preprocess(faces)
         if len(x) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
+        if not self.flip:
+            return self._run(x)
+        probs = self._run(np.concatenate([x, x[:, :, ::-1]]))
+        return (probs[: len(x)] + probs[len(x) :]) / 2
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
         with self._lock:
             if len(x) != self._batch:
                 self._interpreter.resize_tensor_input(self._input, x.shape)

@@ -54,7 +54,7 @@ class Report:
         if self.no_face:
             lines.append(f"({self.no_face} photos had no detectable face and count as errors)")
         lines.append("")
-        lines.append(f"{'true \\ predicted':<17}" + "".join(f"{e[:8]:>9}" for e in EMOTIONS) + f"{'recall':>9}")
+        lines.append(f"{'true/predicted':<17}" + "".join(f"{e[:8]:>9}" for e in EMOTIONS) + f"{'recall':>9}")
         recall = self.per_class_recall()
         for i, e in enumerate(EMOTIONS):
             r = recall[e]

@@ -1,7 +1,9 @@
 """Training: FER2013 Training rows in, the best model on PublicTest out (Keras + TFLite).
 
 Every setting lives in :class:`TrainConfig` and is named once; ``python -m fer train --help`` lists them.
-Runs resume where they stopped: rerun the same command and Keras' BackupAndRestore picks up the last epoch.
+Runs resume where they stopped: rerun the same command and Keras' BackupAndRestore picks up the last
+finished epoch (or extends a finished run when --epochs grows). Use a new --checkpoints folder for a new
+configuration.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class TrainConfig:
     contrast: float = 0.2
     seed: int = 2013
     limit: int = 0  # use only the first N training rows (smoke tests); 0 = all
+    init_from: str = ""  # start from this .keras model's weights (a second, fine-tuning cycle); "" = scratch
 
 
 def augmenter(cfg: TrainConfig):
@@ -96,6 +99,8 @@ def train(cfg: TrainConfig) -> dict:
         decay_steps=max(cfg.epochs * steps - warmup, 1),
     )
     model = build_model(tuple(cfg.widths), tuple(cfg.convs), cfg.dropout)
+    if cfg.init_from:
+        model.set_weights(keras.models.load_model(cfg.init_from).get_weights())
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
@@ -111,7 +116,8 @@ def train(cfg: TrainConfig) -> dict:
         epochs=cfg.epochs,
         verbose=1,  # Keras' progress bar
         callbacks=[
-            keras.callbacks.BackupAndRestore(str(ckpt / "backup")),
+            # Kept after the run, so that the same command with more --epochs extends it.
+            keras.callbacks.BackupAndRestore(str(ckpt / "backup"), delete_checkpoint=False),
             keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True),
             keras.callbacks.CSVLogger(str(ckpt / "history.csv"), append=True),
         ],
@@ -121,8 +127,7 @@ def train(cfg: TrainConfig) -> dict:
     model = keras.models.load_model(best)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "fer_cnn.keras")
-    export_tflite(model, out / "fer_cnn.tflite")
+    export(model, out)
     summary = {
         "config": asdict(cfg),
         "train_rows": int(len(x_train)),
@@ -134,9 +139,14 @@ def train(cfg: TrainConfig) -> dict:
     return summary
 
 
-def export_tflite(model, path: Path) -> None:
-    """Write the inference graph as a float32 TFLite flatbuffer (the app's runtime)."""
+def export(model, out: Path) -> None:
+    """Write ``fer_cnn.keras`` (weights only, no optimizer state) and ``fer_cnn.tflite``, the float32
+    TFLite flatbuffer that the app runs."""
+    import keras
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    path.write_bytes(converter.convert())
+    plain = keras.Model.from_config(model.get_config())  # uncompiled: no optimizer state in the file
+    plain.set_weights(model.get_weights())
+    plain.save(out / "fer_cnn.keras")
+    converter = tf.lite.TFLiteConverter.from_keras_model(plain)
+    (out / "fer_cnn.tflite").write_bytes(converter.convert())

@@ -36,3 +36,13 @@ def test_empty_batch(classifier):
 def test_missing_model_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m fer train"):
         EmotionClassifier(tmp_path / "none.tflite")
+
+
+def test_flip_averaging_is_mirror_invariant():
+    faces = np.random.default_rng(2).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    flipping = EmotionClassifier(flip=True)
+    plain = EmotionClassifier()
+    mirrored = faces[:, :, ::-1]
+    assert np.allclose(flipping(faces), flipping(mirrored), atol=1e-5)
+    assert np.allclose(flipping(faces), (plain(faces) + plain(mirrored)) / 2, atol=1e-5)
+    assert np.allclose(flipping(faces).sum(axis=1), 1.0, atol=1e-5)
