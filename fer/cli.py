@@ -68,6 +68,18 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from .train import average_models, export
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    export(average_models(args.models), out)
+    print(f"wrote {out / 'fer_cnn.keras'} and {out / 'fer_cnn.tflite'}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from pathlib import Path
 
@@ -118,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeat", type=int, default=50, help="timed repetitions per figure")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("export", help="export .keras model(s) to the app's runtime; several are averaged")
+    p.add_argument("models", nargs="+", help=".keras files (e.g. checkpoints/best.keras)")
+    p.add_argument("--out", default="models", help="folder for fer_cnn.keras and fer_cnn.tflite")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train", help="train the emotion model (resumes from checkpoints)")
     _add_train_flags(p)

@@ -58,7 +58,8 @@ class Analyzer:
         """The shared analyzer for a mode, created once per process."""
         if mode != "fast":
             raise ValueError(f"unknown mode {mode!r}")
-        return Analyzer(HaarDetector(), EmotionClassifier())
+        # Averaging each face with its mirror image adds 0.7-1.2 points of PublicTest accuracy (model card).
+        return Analyzer(HaarDetector(), EmotionClassifier(flip=True))
 
     def analyze(self, image: np.ndarray) -> FrameResult:
         """Find and classify every face of a uint8 grey, RGB or RGBA image."""

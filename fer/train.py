@@ -44,6 +44,7 @@ class TrainConfig:
     contrast: float = 0.2
     seed: int = 2013
     limit: int = 0  # use only the first N training rows (smoke tests); 0 = all
+    keep: str = "best"  # which weights to export: "best" PublicTest epoch, or the "last" epoch of the schedule
     init_from: str = ""  # start from this .keras model's weights (a second, fine-tuning cycle); "" = scratch
 
 
@@ -124,7 +125,8 @@ def train(cfg: TrainConfig) -> dict:
     )
     seconds = time.time() - started
 
-    model = keras.models.load_model(best)
+    if cfg.keep == "best":
+        model = keras.models.load_model(best)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     export(model, out)
@@ -137,6 +139,21 @@ def train(cfg: TrainConfig) -> dict:
     }
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def average_models(paths: list[str]):
+    """One Keras model whose output is the mean of the given models' outputs (a snapshot ensemble:
+    e.g. the ends of two training cycles). A single path gives that model back."""
+    import keras
+
+    models = [keras.models.load_model(p, compile=False) for p in paths]
+    if len(models) == 1:
+        return models[0]
+    inputs = keras.Input(models[0].input_shape[1:], name="face")
+    for i, m in enumerate(models):
+        m.name = f"member{i}"
+    outputs = keras.layers.Average(name="emotion_mean")([m(inputs) for m in models])
+    return keras.Model(inputs, outputs, name="fer_cnn_ensemble")
 
 
 def export(model, out: Path) -> None:
