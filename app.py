@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="fer: facial emotion recognition", page_icon="🙂", layout="wide")
+st.set_page_config(page_title="fer: facial emotion recognition", page_icon=":material/mood:", layout="wide")
 
 pages = [
-    st.Page("app_pages/upload.py", title="Photo", icon="🖼️", default=True),
-    st.Page("app_pages/live.py", title="Live camera", icon="🎥"),
-    st.Page("app_pages/about.py", title="About & limits", icon="ℹ️"),
+    st.Page("app_pages/upload.py", title="Photo", icon=":material/photo:", default=True),
+    st.Page("app_pages/live.py", title="Live camera", icon=":material/videocam:"),
+    st.Page("app_pages/about.py", title="About & limits", icon=":material/info:"),
 ]
 st.navigation(pages).run()

@@ -62,7 +62,7 @@ chart = (
     .mark_bar()
     .encode(
         x=alt.X("probability:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("emotion:N", sort=list(EMOTIONS), title=None),
+        y=alt.Y("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color(
             "emotion:N",
             scale=alt.Scale(domain=list(EMOTIONS), range=["#%02x%02x%02x" % COLORS[e] for e in EMOTIONS]),
@@ -71,7 +71,7 @@ chart = (
         row=alt.Row("face:N", title="face", header=alt.Header(labelAngle=0)),
         tooltip=["face", "emotion", alt.Tooltip("probability:Q", format=".1%")],
     )
-    .properties(height=110)
+    .properties(height=150, width=260)
 )
 right.altair_chart(chart)
 
