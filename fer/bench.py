@@ -12,6 +12,7 @@ import numpy as np
 
 from .imageio import load_image
 from .pipeline import Analyzer
+from .preprocess import to_gray
 
 
 def _median_ms(fn, repeat: int) -> float:
@@ -41,7 +42,7 @@ def run(samples: Path | None = None, repeat: int = 50) -> dict:
     analyzer = Analyzer.default()
     faces = np.random.default_rng(0).integers(0, 256, (64, 48, 48), dtype=np.uint8)
     frame, source = one_face_frame(samples)
-    gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    gray = to_gray(frame)
     batch_ms = _median_ms(lambda: analyzer.classifier(faces), repeat)
     return {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",

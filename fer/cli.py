@@ -71,11 +71,13 @@ def cmd_train(args) -> int:
 def cmd_export(args) -> int:
     from pathlib import Path
 
-    from .train import average_models, export
+    import keras
+
+    from .train import export
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    export(average_models(args.models), out)
+    export(keras.models.load_model(args.model, compile=False), out)
     print(f"wrote {out / 'fer_cnn.keras'} and {out / 'fer_cnn.tflite'}")
     return 0
 
@@ -131,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("export", help="export .keras model(s) to the app's runtime; several are averaged")
-    p.add_argument("models", nargs="+", help=".keras files (e.g. checkpoints/best.keras)")
+    p = sub.add_parser("export", help="export a .keras model to the app's runtime (weights-only .keras + .tflite)")
+    p.add_argument("model", help=".keras file (e.g. checkpoints/best.keras)")
     p.add_argument("--out", default="models", help="folder for fer_cnn.keras and fer_cnn.tflite")
     p.set_defaults(func=cmd_export)
 

@@ -66,7 +66,7 @@ def augmenter(cfg: TrainConfig):
 
 
 def train(cfg: TrainConfig) -> dict:
-    """Train, keep the epoch with the best PublicTest accuracy, export it; returns a summary."""
+    """Train, export the best PublicTest epoch (or the last, with ``keep="last"``); returns a summary."""
     import keras
     import tensorflow as tf
 
@@ -101,7 +101,7 @@ def train(cfg: TrainConfig) -> dict:
     )
     model = build_model(tuple(cfg.widths), tuple(cfg.convs), cfg.dropout)
     if cfg.init_from:
-        model.set_weights(keras.models.load_model(cfg.init_from).get_weights())
+        model.set_weights(keras.models.load_model(cfg.init_from, compile=False).get_weights())
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
@@ -139,21 +139,6 @@ def train(cfg: TrainConfig) -> dict:
     }
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def average_models(paths: list[str]):
-    """One Keras model whose output is the mean of the given models' outputs (a snapshot ensemble:
-    e.g. the ends of two training cycles). A single path gives that model back."""
-    import keras
-
-    models = [keras.models.load_model(p, compile=False) for p in paths]
-    if len(models) == 1:
-        return models[0]
-    inputs = keras.Input(models[0].input_shape[1:], name="face")
-    for i, m in enumerate(models):
-        m.name = f"member{i}"
-    outputs = keras.layers.Average(name="emotion_mean")([m(inputs) for m in models])
-    return keras.Model(inputs, outputs, name="fer_cnn_ensemble")
 
 
 def export(model, out: Path) -> None:
