@@ -1,36 +1,97 @@
-"""Live camera page: the browser's webcam through WebRTC, each frame analysed and drawn on."""
-
-import json
-import os
+"""Live camera page: the browser's webcam through WebRTC, each face tracked, labelled and charted."""
 
 import av
+import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_pages.resources import live_analyzer
-from fer.render import draw
+from app_pages.charts import probability_bars, timeline_chart
+from app_pages.resources import analyzer, ice_servers
+from fer.stream import SENSITIVITY, LiveSession, LiveSettings
+
+PANEL_REFRESH_S = 0.5
 
 st.title("Live camera")
-st.caption("Frames are analysed in memory on the server and never stored.")
+st.caption("Frames are analysed in memory on the server and never stored; the timeline keeps only per-second shares.")
 
-model = live_analyzer()
+with st.sidebar:
+    st.header("Live settings")
+    settings = LiveSettings(
+        sensitivity=st.select_slider(
+            "Face detector sensitivity",
+            options=list(SENSITIVITY),
+            value="normal",
+            help="Higher finds smaller and harder faces, and more false ones.",
+        ),
+        smoothing_s=st.slider(
+            "Smoothing window (seconds)",
+            0.0, 3.0, 0.5, 0.1,
+            help="Each face's probabilities are averaged over this window: longer is steadier, shorter reacts faster.",
+        ),
+        show_probabilities=st.toggle("Probability bars on the video", value=True),
+        mirror=st.toggle("Mirror view", value=True, help="Show the video as a mirror, like a selfie camera."),
+    )
+
+# One LiveSession per browser session; the video thread and this script share it through its lock.
+if "live_session" not in st.session_state:
+    st.session_state.live_session = LiveSession(analyzer().classifier, settings)
+live: LiveSession = st.session_state.live_session
+live.configure(settings)
 
 
 def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
-    # Runs in streamlit-webrtc's worker thread: no st.* calls here.
-    image = frame.to_ndarray(format="rgb24")
-    return av.VideoFrame.from_ndarray(draw(image, model.analyze(image)), format="rgb24")
+    # Runs in streamlit-webrtc's worker thread: no st.* calls here. A frame that arrives while this
+    # one is being processed is dropped by streamlit-webrtc, never queued.
+    return av.VideoFrame.from_ndarray(live.process(frame.to_ndarray(format="rgb24")), format="rgb24")
 
 
-# ICE servers (STUN/TURN) for hosted deployments, as JSON, e.g.
-# FER_ICE_SERVERS='[{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}]'.
-# Without it only direct connections work, which is enough on localhost.
-ice_servers = json.loads(os.environ.get("FER_ICE_SERVERS", "[]"))
-webrtc_streamer(
-    key="live",
-    mode=WebRtcMode.SENDRECV,
-    video_frame_callback=on_frame,
-    media_stream_constraints={"video": {"width": 640, "height": 480}, "audio": False},
-    rtc_configuration={"iceServers": ice_servers},
-    async_processing=True,
-)
+video, panel_column = st.columns([3, 2])
+with video:
+    ctx = webrtc_streamer(
+        key="live",
+        mode=WebRtcMode.SENDRECV,
+        video_frame_callback=on_frame,
+        media_stream_constraints={"video": {"width": 640, "height": 480, "frameRate": {"ideal": 30}}, "audio": False},
+        rtc_configuration={"iceServers": ice_servers()},
+        async_processing=True,
+    )
+
+playing = ctx.state.playing
+if playing and not st.session_state.get("live_was_playing"):
+    live.start()  # a new timeline for each START
+st.session_state.live_was_playing = playing
+
+
+@st.fragment(run_every=PANEL_REFRESH_S if playing else None)
+def panel() -> None:
+    snap = live.snapshot()
+    faces = snap.result.faces if snap.result and playing else ()
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Faces", len(faces))
+    c2.metric("Frames/s", f"{snap.fps:.0f}")
+    c3.metric("ms/frame", f"{snap.ms_per_frame:.1f}")
+    if not playing:
+        st.info("Press START and allow the camera. Each face gets a box, a label and its seven probabilities.")
+    elif not faces:
+        st.write("No face in view. Face the camera in good light.")
+    else:
+        st.markdown("  \n".join(f"**Face {f.track_id}**: {f.label} {f.confidence:.0%}" for f in faces))
+        table = pd.DataFrame([{"face": f.track_id} | f.probabilities for f in faces])
+        st.vega_lite_chart(*probability_bars(table, height=110))
+
+
+@st.fragment(run_every=1.0 if playing else None)
+def timeline() -> None:
+    snap = live.snapshot()
+    st.subheader("Session timeline")
+    if not snap.timeline:
+        st.caption("The share of each emotion among the faces seen, per second since START, appears here.")
+        return
+    st.vega_lite_chart(*timeline_chart(snap.timeline), width="stretch")
+    if not playing:
+        st.download_button("Download timeline CSV", snap.timeline_csv, "live_timeline.csv", "text/csv")
+
+
+with panel_column:
+    panel()
+timeline()

@@ -2,12 +2,12 @@
 
 import json
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages.charts import probability_bars
 from app_pages.resources import analyzer
-from fer.emotions import COLORS, EMOTIONS
+from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.render import draw
 
@@ -56,24 +56,7 @@ right.dataframe(
     column_config={"confidence": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)},
 )
 
-long = table.melt(id_vars=["face"], value_vars=list(EMOTIONS), var_name="emotion", value_name="probability")
-chart = (
-    alt.Chart(long)
-    .mark_bar()
-    .encode(
-        x=alt.X("probability:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("emotion:N", sort=list(EMOTIONS), title=None, axis=alt.Axis(labelOverlap=False)),
-        color=alt.Color(
-            "emotion:N",
-            scale=alt.Scale(domain=list(EMOTIONS), range=["#%02x%02x%02x" % COLORS[e] for e in EMOTIONS]),
-            legend=None,
-        ),
-        row=alt.Row("face:N", title="face", header=alt.Header(labelAngle=0)),
-        tooltip=["face", "emotion", alt.Tooltip("probability:Q", format=".1%")],
-    )
-    .properties(height=150, width=260)
-)
-right.altair_chart(chart)
+right.vega_lite_chart(*probability_bars(table))
 
 stem = upload.name.rsplit(".", 1)[0]
 c1, c2 = st.columns(2)

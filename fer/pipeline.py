@@ -19,6 +19,7 @@ class FaceResult:
     box: tuple[int, int, int, int]  # x, y, w, h in pixels of the analysed image
     probabilities: dict[str, float]  # all seven emotions, summing to 1
     detector_score: float = 0.0
+    track_id: int | None = None  # the same face across the frames of a video
 
     @property
     def label(self) -> str:
@@ -29,7 +30,8 @@ class FaceResult:
         return self.probabilities[self.label]
 
     def to_dict(self) -> dict:
-        return {
+        track = {} if self.track_id is None else {"track_id": self.track_id}
+        return track | {
             "box": list(self.box),
             "label": self.label,
             "probabilities": {e: round(float(self.probabilities[e]), 6) for e in EMOTIONS},

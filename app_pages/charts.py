@@ -1,0 +1,52 @@
+"""Vega-Lite charts the pages share, in the emotions' own colours, drawn with ``st.vega_lite_chart``.
+
+Plain Vega-Lite specs rather than Altair objects: the live panel redraws its charts a few times a
+second, and building and validating an Altair chart cost ~30 ms of the server's GIL each time, time
+taken from the video thread."""
+
+import pandas as pd
+
+from fer.emotions import COLORS, EMOTIONS
+
+_COLOR_SCALE = {"domain": list(EMOTIONS), "range": ["#%02x%02x%02x" % COLORS[e] for e in EMOTIONS]}
+
+
+def probability_bars(table: pd.DataFrame, height: int = 150) -> tuple[pd.DataFrame, dict]:
+    """One row of seven bars per face; ``table`` has a ``face`` column and one column per emotion."""
+    long = table.melt(id_vars=["face"], value_vars=list(EMOTIONS), var_name="emotion", value_name="probability")
+    spec = {
+        "mark": "bar",
+        "height": height,
+        "width": 260,
+        "encoding": {
+            "x": {"field": "probability", "type": "quantitative", "axis": {"format": "%"}, "scale": {"domain": [0, 1]}},
+            "y": {"field": "emotion", "type": "nominal", "sort": list(EMOTIONS), "title": None, "axis": {"labelOverlap": False}},
+            "color": {"field": "emotion", "type": "nominal", "scale": _COLOR_SCALE, "legend": None},
+            "row": {"field": "face", "type": "nominal", "title": "face", "header": {"labelAngle": 0}},
+            "tooltip": [
+                {"field": "face"},
+                {"field": "emotion"},
+                {"field": "probability", "type": "quantitative", "format": ".1%"},
+            ],
+        },
+    }
+    return long, spec
+
+
+def timeline_chart(rows: list[dict]) -> tuple[pd.DataFrame, dict]:
+    """Stacked shares of the emotions seen per time bucket (``fer.mood.Timeline.rows()``)."""
+    long = pd.DataFrame(
+        [{"t": r["t"], "emotion": e, "order": i, "share": r["distribution"][e]} for r in rows for i, e in enumerate(EMOTIONS)]
+    )
+    spec = {
+        "mark": "area",
+        "height": 220,
+        "encoding": {
+            "x": {"field": "t", "type": "quantitative", "title": "seconds since start"},
+            "y": {"field": "share", "type": "quantitative", "stack": "normalize", "axis": {"format": "%"}, "title": "share of faces"},
+            "color": {"field": "emotion", "type": "nominal", "scale": _COLOR_SCALE, "legend": {"orient": "right"}},
+            "order": {"field": "order", "type": "quantitative"},
+            "tooltip": [{"field": "t"}, {"field": "emotion"}, {"field": "share", "type": "quantitative", "format": ".0%"}],
+        },
+    }
+    return long, spec
