@@ -44,7 +44,7 @@ class Timeline:
     def add(self, t: float, probabilities: np.ndarray) -> None:
         """One frame at ``t`` seconds with an (n_faces, 7) array of probabilities (n may be 0)."""
         index = int(t // self.bucket_s)
-        bucket = self._buckets.setdefault(index, Bucket(index * self.bucket_s))
+        bucket = self._buckets.setdefault(index, Bucket(float(index * self.bucket_s)))
         probabilities = np.asarray(probabilities, dtype=float).reshape(-1, len(EMOTIONS))
         bucket.frames += 1
         bucket.faces = max(bucket.faces, len(probabilities))

@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+
+from fer.imageio import load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("FER_SHARED", ROOT.parent / "shared"))
@@ -31,7 +34,7 @@ SAMPLE_FACES = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def samples() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip("../shared/samples is not present")
@@ -58,3 +61,31 @@ def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "fer", *args], cwd=cwd, capture_output=True, text=True, timeout=600
     )
+
+
+# Video frames for the live tests: 640x480 at 30 fps, like a webcam.
+W, H, FPS = 640, 480, 30
+
+
+def face_clip(photo: Path, seconds: float = 4.0) -> list[np.ndarray]:
+    """A photo on a 640x480 canvas, drifting slowly sideways as a person in front of a webcam would."""
+    image = load_image(photo.read_bytes())
+    scale = min(420 / image.shape[1], 420 / image.shape[0])
+    face = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(int(seconds * FPS)):
+        canvas = np.full((H, W, 3), 70, np.uint8)
+        x = int((W - face.shape[1]) / 2 + 40 * np.sin(2 * np.pi * i / (seconds * FPS)))
+        y = (H - face.shape[0]) // 2
+        canvas[y : y + face.shape[0], x : x + face.shape[1]] = face
+        frames.append(canvas)
+    return frames
+
+
+def faceless_clip(seconds: float = 2.0) -> list[np.ndarray]:
+    """Moving colour gradients: a camera that sees no one (used when ../shared is absent)."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    return [
+        np.stack([(xx + 4 * i) % 256, (yy + 2 * i) % 256, np.full_like(xx, 128)], -1).astype(np.uint8)
+        for i in range(int(seconds * FPS))
+    ]

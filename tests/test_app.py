@@ -1,5 +1,7 @@
 """The Streamlit pages, run headless through streamlit.testing.v1.AppTest."""
 
+import json
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -74,3 +76,22 @@ def test_live_page_renders(monkeypatch):
     at = AppTest.from_file(str(ROOT / "app_pages" / "live.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert at.title[0].value == "Live camera"
+    assert "Press START" in at.info[0].value
+    assert [m.label for m in at.metric] == ["Faces", "Frames/s", "ms/frame"]
+    # The settings reach the session shared with the video thread.
+    at.sidebar.select_slider[0].set_value("high")
+    at.sidebar.toggle[1].set_value(False)
+    at.run()
+    assert not at.exception
+    live = at.session_state["live_session"]
+    assert live.settings.sensitivity == "high" and live.settings.mirror is False
+
+
+def test_ice_servers_come_from_the_environment(monkeypatch):
+    from app_pages.resources import ice_servers
+
+    monkeypatch.delenv("FER_ICE_SERVERS", raising=False)
+    assert ice_servers() == []
+    turn = [{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}]
+    monkeypatch.setenv("FER_ICE_SERVERS", json.dumps(turn))
+    assert ice_servers() == turn

@@ -18,13 +18,10 @@ import cv2
 import numpy as np
 import pytest
 
-from fer.imageio import load_image
-
-from .conftest import ROOT, SAMPLES
+from .conftest import FPS, H, ROOT, W, face_clip, faceless_clip
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = ROOT / "build" / "screenshots"
-W, H, FPS = 640, 480, 30
 
 if not CHROMIUM and not os.environ.get("CI"):
     pytest.skip("no Chromium installed (CI installs Debian's chromium)", allow_module_level=True)
@@ -38,30 +35,6 @@ def write_y4m(path: Path, frames: list[np.ndarray]) -> Path:
         for frame in frames:
             out.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
     return path
-
-
-def face_clip(photo: Path, seconds: float = 4.0) -> list[np.ndarray]:
-    """A photo on a 640x480 canvas, drifting slowly sideways as a person in front of a webcam would."""
-    image = load_image(photo.read_bytes())
-    scale = min(420 / image.shape[1], 420 / image.shape[0])
-    face = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-    frames = []
-    for i in range(int(seconds * FPS)):
-        canvas = np.full((H, W, 3), 70, np.uint8)
-        x = int((W - face.shape[1]) / 2 + 40 * np.sin(2 * np.pi * i / (seconds * FPS)))
-        y = (H - face.shape[0]) // 2
-        canvas[y : y + face.shape[0], x : x + face.shape[1]] = face
-        frames.append(canvas)
-    return frames
-
-
-def faceless_clip(seconds: float = 2.0) -> list[np.ndarray]:
-    """Moving colour gradients: a camera that sees no one (used when ../shared is absent)."""
-    yy, xx = np.mgrid[0:H, 0:W]
-    return [
-        np.stack([(xx + 4 * i) % 256, (yy + 2 * i) % 256, np.full_like(xx, 128)], -1).astype(np.uint8)
-        for i in range(int(seconds * FPS))
-    ]
 
 
 def _free_port() -> int:

@@ -1,0 +1,123 @@
+"""Stream analysis on real frames: tracking, smoothing, the live session's figures and settings."""
+
+import threading
+
+import av
+import numpy as np
+import pytest
+
+from fer.emotions import EMOTIONS
+from fer.pipeline import Analyzer
+from fer.stream import LiveSession, LiveSettings, StreamAnalyzer, stream_detector
+
+from .conftest import FPS, face_clip, faceless_clip
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Analyzer.default().classifier
+
+
+@pytest.fixture(scope="module")
+def happy_clip(samples):
+    return face_clip(samples / "faceapi_happy.jpg", seconds=2.0)
+
+
+class CountingDetector:
+    """The real video detector, counting how often it runs."""
+
+    def __init__(self):
+        self.detector, self.calls = stream_detector(), 0
+
+    def __call__(self, gray):
+        self.calls += 1
+        return self.detector(gray)
+
+
+def test_a_moving_face_is_one_track_with_one_label(classifier, happy_clip):
+    detector = CountingDetector()
+    analyze = StreamAnalyzer(classifier, detector, detect_every=3)
+    results = [analyze(frame, i / FPS) for i, frame in enumerate(happy_clip)]
+    assert detector.calls == len(happy_clip) // 3
+    shown = [r.faces for r in results[3:]]  # a new face is shown once a second detection confirms it
+    assert all(len(faces) == 1 for faces in shown)
+    assert {faces[0].track_id for faces in shown} == {1}
+    assert {faces[0].label for faces in shown} == {"happy"}
+    for faces in shown:
+        assert abs(sum(faces[0].probabilities.values()) - 1) < 1e-4
+
+
+def test_smoothing_stops_labels_flickering_on_a_real_video(classifier, samples):
+    with av.open(str(samples / "facerec_short_hamilton_clip.mp4")) as video:
+        frames = [(f.to_ndarray(format="rgb24"), float(f.time)) for f in video.decode(video=0)]
+
+    def label_changes(smoothing_s: float) -> int:
+        analyze, labels = StreamAnalyzer(classifier, smoothing_s=smoothing_s), {}
+        for image, t in frames:
+            for face in analyze(image, t).faces:
+                labels.setdefault(face.track_id, []).append(face.label)
+        return sum(sum(a != b for a, b in zip(seq, seq[1:])) for seq in labels.values())
+
+    raw, smoothed = label_changes(0.0), label_changes(0.5)
+    assert smoothed <= raw / 2, (raw, smoothed)  # measured 30 -> 9 over 161 frame pairs
+
+
+def test_live_session_figures_and_restart(classifier, happy_clip):
+    live = LiveSession(classifier)
+    for frame in happy_clip[:30]:
+        out = live.process(frame)
+        assert out.shape == frame.shape and out.dtype == np.uint8
+    snap = live.snapshot()
+    assert snap.frames == 30 and snap.fps > 0 and snap.ms_per_frame > 0
+    assert [f.label for f in snap.result.faces] == ["happy"]
+    assert snap.timeline and snap.timeline_csv.startswith("t,frames,faces")
+    live.start()
+    snap = live.snapshot()
+    assert snap.frames == 0 and snap.timeline == [] and snap.result is None
+
+
+def test_live_settings_take_effect(classifier, happy_clip):
+    frame = happy_clip[0]
+    live = LiveSession(classifier, LiveSettings(mirror=False, show_probabilities=False))
+    plain = live.process(frame)
+    assert np.array_equal(plain, frame)  # no face confirmed yet: nothing drawn, not mirrored
+    live.configure(LiveSettings(mirror=True, show_probabilities=False, sensitivity="high", smoothing_s=0.0))
+    assert np.array_equal(live.process(frame), frame[:, ::-1])
+    assert live.settings.sensitivity == "high"
+
+
+def test_frames_without_faces(classifier):
+    live = LiveSession(classifier)
+    for frame in faceless_clip(seconds=0.5):
+        live.process(frame)
+    snap = live.snapshot()
+    assert snap.result.faces == () and snap.timeline[0]["faces"] == 0
+
+
+def test_sessions_in_parallel_threads_share_one_classifier(classifier, happy_clip):
+    """Several viewers at once: each session in its own thread, the classifier shared, same answers."""
+    alone = LiveSession(classifier)
+    for frame in happy_clip:
+        alone.process(frame)
+    expected = alone.snapshot().result.faces[0].probabilities
+
+    sessions = [LiveSession(classifier) for _ in range(4)]
+    errors = []
+
+    def run(session):
+        try:
+            for frame in happy_clip:
+                session.process(frame)
+                session.snapshot()
+        except Exception as err:  # surfaced below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for session in sessions:
+        got = session.snapshot().result.faces[0].probabilities
+        assert max(abs(got[e] - expected[e]) for e in EMOTIONS) < 0.05  # time-based smoothing windows differ slightly
