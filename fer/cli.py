@@ -45,6 +45,30 @@ def cmd_image(args) -> int:
     return 0
 
 
+def cmd_video(args) -> int:
+    from .pipeline import Analyzer
+    from .video import VideoError, analyze_video
+
+    if args.bucket <= 0 or args.sample_fps <= 0:
+        raise UserError("--bucket and --sample-fps must be positive")
+    try:
+        fps, timeline = analyze_video(args.path, Analyzer.default().classifier, args.bucket, args.sample_fps)
+    except VideoError as err:
+        raise UserError(f"{args.path}: {err}") from None
+    rows = [{"t": r["t"], "faces": r["faces"], "distribution": r["distribution"]} for r in timeline.rows()]
+    if args.csv:
+        with open(args.csv, "w", newline="") as out:
+            out.write(timeline.to_csv())
+    if args.json:
+        print(json.dumps({"fps": round(fps, 3), "timeline": rows}))
+        return 0
+    print(f"{args.path}: {fps:.2f} fps, {len(rows)} bucket(s) of {args.bucket:g} s; share of faces per emotion")
+    print(f"{'t (s)':>8} {'faces':>5}" + "".join(f"{e:>9}" for e in EMOTIONS))
+    for r in rows:
+        print(f"{r['t']:>8.1f} {r['faces']:>5}" + "".join(f"{r['distribution'][e]:>9.0%}" for e in EMOTIONS))
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate
 
@@ -119,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--mode", choices=["fast"], default="fast", help="model mode (default: fast)")
     p.set_defaults(func=cmd_image)
+
+    p = sub.add_parser("video", help="mood timeline of a recorded video (mp4, webm, mov, mkv, avi...)")
+    p.add_argument("path")
+    p.add_argument("--bucket", type=float, default=1.0, help="seconds per timeline entry (default: 1)")
+    p.add_argument("--sample-fps", type=float, default=5.0, help="frames analysed per second of video (default: 5)")
+    p.add_argument("--json", action="store_true", help='print {"fps", "timeline": [{"t", "faces", "distribution"}]}')
+    p.add_argument("--csv", metavar="FILE", help="also write the timeline (shares and mean probabilities) as CSV")
+    p.set_defaults(func=cmd_video)
 
     p = sub.add_parser("evaluate", help="accuracy of the model on a labelled dataset")
     p.add_argument("data", help="FER2013 .csv/.csv.gz, or a folder DATA/<emotion>/*.png|jpg")

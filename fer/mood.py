@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .emotions import EMOTIONS
+from .emotions import EMOTIONS, VALENCE
 
 
 @dataclass
@@ -67,3 +67,26 @@ class Timeline:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+def valence(distribution: dict[str, float]) -> dict[str, float]:
+    """Positive, neutral and negative shares of a distribution over the seven emotions."""
+    out = {"positive": 0.0, "neutral": 0.0, "negative": 0.0}
+    for emotion, share in distribution.items():
+        out[VALENCE[emotion]] += share
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def shown(rows: list[dict], min_faces: int) -> list[dict]:
+    """The buckets with enough faces for their distribution to be shown (fewer could single out a person)."""
+    return [r for r in rows if r["faces"] >= min_faces]
+
+
+def negative_streak(rows: list[dict], threshold: float, duration_s: float, bucket_s: float, min_faces: int) -> bool:
+    """True when the negative share stayed above ``threshold`` in every bucket of the last ``duration_s``
+    seconds (consecutive buckets, each with at least ``min_faces`` faces)."""
+    needed = max(1, int(np.ceil(duration_s / bucket_s)))
+    last = rows[-needed:]
+    if len(last) < needed or any(b["t"] - a["t"] != bucket_s for a, b in zip(last, last[1:])):
+        return False
+    return all(r["faces"] >= min_faces and valence(r["distribution"])["negative"] > threshold for r in last)

@@ -1,0 +1,202 @@
+"""Class sessions and their mood aggregates, in SQLite by default or PostgreSQL through a database URL.
+
+Only numbers are stored: per room and time bucket, how many faces were seen and, per emotion, how many
+faces showed it most and the sum of its probabilities. No images, no crops, no per-student rows. The
+teacher key is kept as a SHA-256 hash and checked in constant time. Every write is one transaction, so
+a crash loses at most the bucket being written, never one already committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .emotions import EMOTIONS
+
+DEFAULT_URL = "sqlite:///" + str(Path(os.environ.get("FER_DATA_DIR", Path.home() / ".fer")) / "classes.db")
+DEFAULT_RETENTION_S = 7 * 24 * 3600
+DEFAULT_BUCKET_S = 5
+DEFAULT_MIN_FACES = 3
+
+meta = sa.MetaData()
+rooms = sa.Table(
+    "rooms",
+    meta,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False, default=""),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("expires", sa.Float, nullable=False, index=True),
+    sa.Column("ended", sa.Float),
+    sa.Column("bucket_s", sa.Integer, nullable=False),
+    sa.Column("min_faces", sa.Integer, nullable=False),
+)
+buckets = sa.Table(
+    "buckets",
+    meta,
+    sa.Column("room", sa.String(64), sa.ForeignKey("rooms.code", ondelete="CASCADE"), primary_key=True),
+    sa.Column("t", sa.BigInteger, primary_key=True),  # bucket start, Unix seconds
+    sa.Column("streams", sa.Integer, nullable=False),  # student streams that reported in this bucket
+    sa.Column("faces", sa.Integer, nullable=False),  # faces: per stream, the most seen in one frame, summed
+    sa.Column("observations", sa.Integer, nullable=False),  # face analyses in the bucket
+    *(sa.Column(f"n_{e}", sa.Integer, nullable=False) for e in EMOTIONS),  # faces whose top label is e
+    *(sa.Column(f"p_{e}", sa.Float, nullable=False) for e in EMOTIONS),  # summed probabilities of e
+)
+_ADDITIVE = ["streams", "faces", "observations", *(f"n_{e}" for e in EMOTIONS), *(f"p_{e}" for e in EMOTIONS)]
+
+
+class RoomNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Room:
+    code: str
+    title: str
+    created: float
+    expires: float
+    ended: float | None
+    bucket_s: int
+    min_faces: int
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One student stream's aggregate for one bucket (what the join page sends every ``bucket_s``)."""
+
+    t: int
+    faces: int
+    observations: int
+    counts: tuple[int, ...]  # per emotion, EMOTIONS order
+    prob_sums: tuple[float, ...]
+
+    @staticmethod
+    def from_frames(t: int, frames: list[np.ndarray]) -> "Contribution":
+        """``frames``: one (n_faces, 7) probability array per analysed frame of the bucket."""
+        probs = np.concatenate([np.asarray(f, float).reshape(-1, len(EMOTIONS)) for f in frames] or [np.empty((0, 7))])
+        counts = np.bincount(probs.argmax(1), minlength=len(EMOTIONS)) if len(probs) else np.zeros(7, int)
+        return Contribution(
+            t=t,
+            faces=max((len(f) for f in frames), default=0),
+            observations=len(probs),
+            counts=tuple(int(c) for c in counts),
+            prob_sums=tuple(float(p) for p in probs.sum(0)),
+        )
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Store:
+    def __init__(self, url: str | None = None):
+        url = url or os.environ.get("FER_DATABASE_URL") or DEFAULT_URL
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        meta.create_all(self.engine)
+
+    @property
+    def _insert(self):
+        return postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+
+    def create_room(
+        self,
+        title: str = "",
+        retention_s: float = DEFAULT_RETENTION_S,
+        bucket_s: int = DEFAULT_BUCKET_S,
+        min_faces: int = DEFAULT_MIN_FACES,
+    ) -> tuple[str, str]:
+        """A new class session: returns (room code, teacher key), each 128 random bits or more."""
+        code, key = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
+        now = time.time()
+        with self.engine.begin() as db:
+            db.execute(
+                rooms.insert().values(
+                    code=code, key_hash=_hash(key), title=title[:200], created=now, expires=now + retention_s,
+                    bucket_s=bucket_s, min_faces=min_faces,
+                )
+            )
+        return code, key
+
+    def room(self, code: str) -> Room:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(rooms).where(rooms.c.code == code, rooms.c.expires > time.time())).first()
+        if row is None:
+            raise RoomNotFound(code)
+        return Room(row.code, row.title, row.created, row.expires, row.ended, row.bucket_s, row.min_faces)
+
+    def check_key(self, code: str, key: str) -> bool:
+        """Constant-time comparison of the teacher key's hash; False for an unknown room too."""
+        with self.engine.connect() as db:
+            stored = db.execute(sa.select(rooms.c.key_hash).where(rooms.c.code == code)).scalar()
+        return hmac.compare_digest(stored or "0" * 64, _hash(key)) and stored is not None
+
+    def end_room(self, code: str) -> None:
+        with self.engine.begin() as db:
+            db.execute(rooms.update().where(rooms.c.code == code).values(ended=time.time()))
+
+    def add(self, code: str, c: Contribution) -> None:
+        """Add one stream's bucket to the room's bucket, in one transaction (a new row or a sum)."""
+        values = {"room": code, "t": c.t, "streams": 1, "faces": c.faces, "observations": c.observations}
+        values |= {f"n_{e}": n for e, n in zip(EMOTIONS, c.counts)}
+        values |= {f"p_{e}": p for e, p in zip(EMOTIONS, c.prob_sums)}
+        stmt = self._insert(buckets).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["room", "t"], set_={k: buckets.c[k] + stmt.excluded[k] for k in _ADDITIVE}
+        )
+        with self.engine.begin() as db:
+            room = db.execute(sa.select(rooms.c.ended).where(rooms.c.code == code, rooms.c.expires > time.time())).first()
+            if room is None or room.ended is not None:
+                raise RoomNotFound(code)  # unknown, expired or ended by the teacher
+            db.execute(stmt)
+
+    def timeline(self, code: str, since: float = 0) -> list[dict]:
+        """The room's buckets in time order: t, streams, faces, observations, counts and mean probabilities."""
+        with self.engine.connect() as db:
+            result = db.execute(
+                sa.select(buckets).where(buckets.c.room == code, buckets.c.t >= since).order_by(buckets.c.t)
+            )
+            out = []
+            for row in result.mappings():
+                n = max(row["observations"], 1)
+                out.append(
+                    {
+                        "t": int(row["t"]),
+                        "streams": row["streams"],
+                        "faces": row["faces"],
+                        "observations": row["observations"],
+                        "counts": {e: row[f"n_{e}"] for e in EMOTIONS},
+                        "distribution": {e: round(row[f"n_{e}"] / n, 4) for e in EMOTIONS},
+                        "mean_probability": {e: round(row[f"p_{e}"] / n, 4) for e in EMOTIONS},
+                    }
+                )
+            return out
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete rooms past their retention period, with their buckets. Returns how many rooms went."""
+        now = time.time() if now is None else now
+        with self.engine.begin() as db:
+            expired = sa.select(rooms.c.code).where(rooms.c.expires <= now)
+            db.execute(buckets.delete().where(buckets.c.room.in_(expired)))
+            return db.execute(rooms.delete().where(rooms.c.expires <= now)).rowcount
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (dashboards) never block the writers (students)
+    cursor.execute("PRAGMA synchronous=FULL")  # a committed bucket survives a crash or power cut
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
