@@ -22,8 +22,18 @@ st.markdown(
 - Inferring the emotions of people at work or in education institutions is prohibited in the EU since
   2 February 2025 (AI Act, Art. 5(1)(f); medical and safety uses excepted). Check the law where you deploy.
 
+### Class mood
+- A class's mood is a share of **expressions** among the faces in view, not what the students feel or
+  learn: a focused face often reads as "neutral", "sad" or "angry". Treat it as a hint to check in with
+  the room, never as a measure of a student or of teaching.
+- It is aggregate-only by design: the dashboard shows a distribution only from 3 faces on (configurable),
+  and only per-bucket counts and mean probabilities are stored, with no images and no per-student rows.
+- Emotion inference on students in education institutions is prohibited in the EU since 2 February 2025
+  (AI Act Art. 5(1)(f)), medical and safety uses excepted: a deployer must check that its use is lawful.
+
 ### Privacy
-Photos and camera frames are processed in memory and never written to disk or logs.
+Photos and camera frames are processed in memory and never written to disk or logs. Class sessions keep
+only numbers, and are deleted after their retention period (7 days unless configured otherwise).
 """
 )
 card = Path(__file__).resolve().parent.parent / "models" / "MODEL_CARD.md"

@@ -11,18 +11,20 @@ from fer.emotions import COLORS, EMOTIONS
 _COLOR_SCALE = {"domain": list(EMOTIONS), "range": ["#%02x%02x%02x" % COLORS[e] for e in EMOTIONS]}
 
 
-def probability_bars(table: pd.DataFrame, height: int = 150) -> tuple[pd.DataFrame, dict]:
-    """One row of seven bars per face; ``table`` has a ``face`` column and one column per emotion."""
+def probability_bars(table: pd.DataFrame, height: int = 150, row: str = "face") -> tuple[pd.DataFrame, dict]:
+    """One row of seven bars per face; ``table`` has a ``face`` column and one column per emotion.
+    ``row`` titles the rows (and the bars' axis: a face's probability, or a class's share)."""
     long = table.melt(id_vars=["face"], value_vars=list(EMOTIONS), var_name="emotion", value_name="probability")
     spec = {
         "mark": "bar",
         "height": height,
         "width": 260,
         "encoding": {
-            "x": {"field": "probability", "type": "quantitative", "axis": {"format": "%"}, "scale": {"domain": [0, 1]}},
+            "x": {"field": "probability", "type": "quantitative", "axis": {"format": "%"}, "scale": {"domain": [0, 1]},
+                  "title": "share of faces" if row == "share" else "probability"},
             "y": {"field": "emotion", "type": "nominal", "sort": list(EMOTIONS), "title": None, "axis": {"labelOverlap": False}},
             "color": {"field": "emotion", "type": "nominal", "scale": _COLOR_SCALE, "legend": None},
-            "row": {"field": "face", "type": "nominal", "title": "face", "header": {"labelAngle": 0}},
+            "row": {"field": "face", "type": "nominal", "title": None if row == "share" else "face", "header": {"labelAngle": 0}},
             "tooltip": [
                 {"field": "face"},
                 {"field": "emotion"},

@@ -6,6 +6,7 @@ import os
 import streamlit as st
 
 from fer.pipeline import Analyzer
+from fer.store import Store
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
@@ -25,3 +26,17 @@ def ice_servers() -> list[dict]:
         return [dict(server) for server in st.secrets.get("ice_servers", [])]
     except FileNotFoundError:  # no secrets.toml at all
         return []
+
+
+# Class sessions, configured through the environment (see README, "Class mood").
+RETENTION_DAYS = float(os.environ.get("FER_RETENTION_DAYS", "7"))  # then a session and its numbers are deleted
+MIN_FACES = int(os.environ.get("FER_MIN_FACES", "3"))  # fewer faces in a bucket: no distribution shown
+MAX_VIDEO_MINUTES = float(os.environ.get("FER_MAX_VIDEO_MINUTES", "90"))  # longest recorded lecture accepted
+
+
+@st.cache_resource
+def store() -> Store:
+    """SQLite at ~/.fer/classes.db (or FER_DATA_DIR), or the database at FER_DATABASE_URL."""
+    s = Store()
+    s.purge_expired()
+    return s

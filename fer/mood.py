@@ -56,14 +56,7 @@ class Timeline:
         return [self._buckets[i].to_dict() for i in sorted(self._buckets)]
 
     def to_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["t", "frames", "faces", *EMOTIONS, *(f"p_{e}" for e in EMOTIONS)])
-        for row in self.rows():
-            writer.writerow(
-                [row["t"], row["frames"], row["faces"], *row["distribution"].values(), *row["mean_probability"].values()]
-            )
-        return out.getvalue()
+        return rows_to_csv(self.rows())
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -90,3 +83,41 @@ def negative_streak(rows: list[dict], threshold: float, duration_s: float, bucke
     if len(last) < needed or any(b["t"] - a["t"] != bucket_s for a, b in zip(last, last[1:])):
         return False
     return all(r["faces"] >= min_faces and valence(r["distribution"])["negative"] > threshold for r in last)
+
+
+def session_report(rows: list[dict], min_faces: int) -> dict:
+    """A whole class session in numbers: its span, the most students at once, and the mood over all
+    buckets with enough faces (each bucket's counts summed, so busier moments weigh more)."""
+    kept = shown(rows, min_faces)
+    observations = sum(r["observations"] for r in kept)
+    counts = {e: sum(r["counts"][e] for r in kept) for e in EMOTIONS}
+    distribution = {e: round(c / observations, 4) if observations else 0.0 for e, c in counts.items()}
+    return {
+        "start": rows[0]["t"] if rows else None,
+        "end": rows[-1]["t"] if rows else None,
+        "buckets": len(rows),
+        "buckets_shown": len(kept),
+        "peak_participants": max((r["streams"] for r in rows), default=0),
+        "peak_faces": max((r["faces"] for r in rows), default=0),
+        "observations": observations,
+        "distribution": distribution,
+        "valence": valence(distribution),
+    }
+
+
+_CSV_PREFIX = {"distribution": "", "mean_probability": "p_", "counts": "n_"}
+
+
+def rows_to_csv(rows: list[dict]) -> str:
+    """Timeline or class rows as CSV: plain fields as they are, per-emotion dicts as one column each
+    (shares under the emotion's name, mean probabilities as p_<emotion>, counts as n_<emotion>)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if rows:
+        header = []
+        for key, value in rows[0].items():
+            header += [f"{_CSV_PREFIX[key]}{e}" for e in value] if isinstance(value, dict) else [key]
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([c for v in row.values() for c in (v.values() if isinstance(v, dict) else [v])])
+    return out.getvalue()

@@ -9,17 +9,22 @@ from .emotions import COLORS, EMOTIONS
 from .pipeline import FaceResult, FrameResult
 
 
-def draw(image: np.ndarray, result: FrameResult, show_confidence: bool = True, bars: bool = False) -> np.ndarray:
+def draw(
+    image: np.ndarray, result: FrameResult, show_confidence: bool = True, bars: bool = False, labels: bool = True
+) -> np.ndarray:
     """A copy of an RGB image with each face boxed in its emotion's colour and labelled; with ``bars``,
-    the seven probabilities as small bars beside each face."""
+    the seven probabilities as small bars beside each face; without ``labels``, white boxes only (for
+    pages that show a group's mood and never one person's)."""
     canvas = np.ascontiguousarray(image[:, :, :3] if image.ndim == 3 else np.stack([image] * 3, -1)).copy()
     side = min(canvas.shape[:2])
     thickness = max(1, side // 250)
     font_scale = max(0.4, side / 900)
     for face in result.faces:
         x, y, w, h = face.box
-        color = COLORS[face.label]
+        color = COLORS[face.label] if labels else (255, 255, 255)
         cv2.rectangle(canvas, (x, y), (x + w, y + h), color, thickness + 1)
+        if not labels:
+            continue
         text = f"{face.label} {face.confidence:.0%}" if show_confidence else face.label
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
         top = y - th - base - 4 if y - th - base - 4 >= 0 else y + h  # above the box, or below it at the top edge

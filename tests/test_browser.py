@@ -44,8 +44,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = _free_port()
+    data = tmp_path_factory.mktemp("server_data")
+    env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{data / 'classes.db'}")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.headless=true",
          "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"],
@@ -53,6 +55,7 @@ def server():
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
     url = f"http://localhost:{port}"
     for _ in range(120):
@@ -149,3 +152,45 @@ def test_live_page_without_a_face(server, tmp_path):
         page.get_by_text("No face in view").wait_for(timeout=10_000)
         assert _metric(page, "Faces") == 0
         browser.close()
+
+
+def test_class_mood_with_several_students(server, tmp_path, samples):
+    """A teacher starts a class; three students, each a browser with its own camera and face, join it;
+    the dashboard shows all three and their expressions within seconds; the report downloads."""
+    faces = {"faceapi_happy.jpg": "happy", "faceapi_surprised.jpg": "surprise", "faceapi_angry.jpg": "angry"}
+    with playwright.sync_playwright() as p:
+        teacher = _browser(p, write_y4m(tmp_path / "none.y4m", faceless_clip(0.5)))
+        dashboard = teacher.new_page(viewport={"width": 1400, "height": 1000})
+        dashboard.goto(server + "/class")
+        dashboard.get_by_role("button", name="Start a class").click()
+        link = dashboard.locator('code:has-text("/join?room=")')
+        link.wait_for(timeout=30_000)
+        join = link.inner_text().strip()
+
+        students = []
+        for photo in faces:
+            browser = _browser(p, write_y4m(tmp_path / f"{photo}.y4m", face_clip(samples / photo, seconds=2.0)))
+            page = browser.new_page()
+            page.goto(join)
+            page.get_by_text("I agree").click()
+            _webrtc_button(page, "START").click(timeout=60_000)
+            students.append(browser)
+
+        started = time.monotonic()
+        assert _wait(lambda: _metric(dashboard, "Students streaming now") == 3, timeout=60), "students missing"
+        assert _wait(lambda: _metric(dashboard, "Faces") >= 3, timeout=30)
+        mood = dashboard.locator('[data-testid="stMarkdownContainer"]:has-text("Mood:")').first.inner_text()
+        assert {"happy", "surprise"} <= set(re.findall(r"([a-z]+) \d+%", mood)), mood
+        print(f"dashboard showed 3 students {time.monotonic() - started:.1f} s after the last START")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        dashboard.screenshot(path=str(SCREENSHOTS / "class.png"), full_page=True)
+
+        for browser in students:
+            browser.close()
+        dashboard.get_by_role("button", name="End the class").click()
+        dashboard.get_by_text("Session report").wait_for(timeout=30_000)
+        with dashboard.expect_download() as download:
+            dashboard.get_by_role("button", name="Download CSV").click()
+        rows = Path(download.value.path()).read_text().splitlines()
+        assert rows[0].startswith("t,streams,faces,observations") and len(rows) >= 2
+        teacher.close()

@@ -1,0 +1,205 @@
+"""Class mood, the teacher's page: start a class session and watch its mood live, or read the mood of
+a video-call screenshot or a recorded lecture. Only aggregates are shown and stored."""
+
+import io
+import json
+import time
+from urllib.parse import urlsplit
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.charts import probability_bars, timeline_chart
+from app_pages.resources import MAX_VIDEO_MINUTES, MIN_FACES, RETENTION_DAYS, analyzer, store
+from fer.emotions import EMOTIONS
+from fer.imageio import ImageError, load_image
+from fer.mood import negative_streak, rows_to_csv, session_report, shown, valence
+from fer.render import draw
+from fer.store import RoomNotFound
+from fer.video import VideoError, analyze_video
+
+VIDEO_TYPES = ["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "ogv"]
+
+st.title("Class mood")
+st.caption(
+    "Aggregates only: how many faces, and the share of each expression among them. No image, no face "
+    f"and no per-student number is stored or shown; a distribution needs at least {MIN_FACES} faces."
+)
+
+
+def mood_summary(distribution: dict, faces: int, container=st) -> None:
+    """Valence metrics and the seven shares, for one moment or a whole session."""
+    v = valence(distribution)
+    c = container.columns(4)
+    c[0].metric("Faces", faces)
+    c[1].metric("Positive", f"{v['positive']:.0%}")
+    c[2].metric("Neutral", f"{v['neutral']:.0%}")
+    c[3].metric("Negative", f"{v['negative']:.0%}")
+    top = sorted(distribution.items(), key=lambda kv: -kv[1])
+    container.markdown("**Mood:** " + ", ".join(f"{e} {s:.0%}" for e, s in top if s > 0))
+    table = pd.DataFrame([{"face": "class"} | distribution])
+    container.vega_lite_chart(*probability_bars(table, height=120, row="share"))
+
+
+live_tab, gallery_tab, lecture_tab = st.tabs(["Live class", "Video-call screenshot", "Recorded lecture"])
+
+# ---------------------------------------------------------------- live class
+with live_tab:
+    params = st.query_params
+    if "class_key" not in st.session_state and "room" in params and "key" in params:
+        if store().check_key(params["room"], params["key"]):
+            st.session_state.class_room, st.session_state.class_key = params["room"], params["key"]
+        else:
+            st.error("That room code and teacher key do not match an open class.")
+
+    if "class_key" not in st.session_state:
+        start, reopen = st.columns(2)
+        with start.form("start"):
+            st.subheader("Start a class")
+            title = st.text_input("Title (optional)", max_chars=200, placeholder="Physics 101, Tuesday")
+            if st.form_submit_button("Start a class", type="primary"):
+                code, key = store().create_room(title, retention_s=RETENTION_DAYS * 86400)
+                st.session_state.class_room, st.session_state.class_key = code, key
+                st.rerun()
+        with reopen.form("reopen"):
+            st.subheader("Open a dashboard")
+            code = st.text_input("Room code")
+            key = st.text_input("Teacher key", type="password")
+            if st.form_submit_button("Open"):
+                if store().check_key(code.strip(), key.strip()):
+                    st.session_state.class_room, st.session_state.class_key = code.strip(), key.strip()
+                    st.rerun()
+                st.error("That room code and teacher key do not match an open class.")
+        st.stop()
+
+    code = st.session_state.class_room
+    try:
+        room = store().room(code)
+    except RoomNotFound:
+        st.warning("This class has expired and its numbers were deleted.")
+        del st.session_state.class_key
+        st.stop()
+
+    site = urlsplit(st.context.url or "http://localhost:8501")
+    join_link = f"{site.scheme}://{site.netloc}/join?room={code}"
+    st.subheader(room.title or "Your class")
+    left, right = st.columns(2)
+    left.markdown("**Join link for students** (share it in the call chat):")
+    left.code(join_link, language=None)
+    right.markdown("**Teacher key**: keep it private; with the room code it opens this dashboard.")
+    right.code(st.session_state.class_key, language=None)
+    st.caption(
+        f"Room code `{code}`. Students analyse about one frame per second; numbers arrive in "
+        f"{room.bucket_s}-second buckets. The session and its numbers are deleted "
+        f"{RETENTION_DAYS:g} days after it started."
+    )
+    threshold = st.slider("Alert when the negative share stays above", 0.1, 0.9, 0.5, 0.05, format="%.2f")
+    alert_s = 30
+
+    @st.fragment(run_every=None if room.ended else 2.0)
+    def dashboard() -> None:
+        rows = store().timeline(code)
+        now = time.time()
+        recent = [r for r in rows if r["t"] >= now - 3 * room.bucket_s]
+        st.metric("Students streaming now", max((r["streams"] for r in recent), default=0))
+        latest = recent[-1] if recent else None
+        if room.ended:
+            st.info("This class has ended.")
+        elif latest is None:
+            st.info("Waiting for students. Share the join link; the mood appears a few seconds after they start.")
+        elif latest["faces"] < room.min_faces:
+            st.info(f"{latest['faces']} face(s) in view: the mood appears from {room.min_faces} faces on.")
+        else:
+            st.markdown("#### Current mood")
+            mood_summary(latest["distribution"], latest["faces"])
+            if negative_streak(rows, threshold, alert_s, room.bucket_s, room.min_faces):
+                st.error(f"Alert: the negative share has stayed above {threshold:.0%} for {alert_s} s.")
+        kept = shown(rows, room.min_faces)
+        if kept:
+            st.markdown("#### Timeline")
+            start = rows[0]["t"]
+            st.vega_lite_chart(*timeline_chart([r | {"t": r["t"] - start} for r in kept]), width="stretch")
+
+    dashboard()
+
+    if not room.ended:
+        if st.button("End the class", type="primary"):
+            store().end_room(code)
+            st.rerun()
+    else:
+        rows = store().timeline(code)
+        report = session_report(rows, room.min_faces)
+        st.markdown("#### Session report")
+        if report["buckets_shown"]:
+            mood_summary(report["distribution"], report["peak_faces"])
+        st.write(
+            f"{report['buckets']} buckets of {room.bucket_s} s, {report['buckets_shown']} with at least "
+            f"{room.min_faces} faces; at most {report['peak_participants']} students at once."
+        )
+        c1, c2, c3 = st.columns(3)
+        c1.download_button("Download CSV", rows_to_csv(rows), f"class_{code[:6]}.csv", "text/csv")
+        c2.download_button(
+            "Download JSON",
+            json.dumps({"title": room.title, "bucket_s": room.bucket_s, "report": report, "timeline": rows}, indent=2),
+            f"class_{code[:6]}.json",
+            "application/json",
+        )
+        if c3.button("Start another class"):
+            del st.session_state.class_key
+            st.query_params.clear()
+            st.rerun()
+
+# ---------------------------------------------------------------- gallery screenshot
+with gallery_tab:
+    st.write("Upload a screenshot of a video-call gallery: the mood of the class at that moment.")
+    upload = st.file_uploader("Screenshot", type=["png", "jpg", "jpeg", "webp", "bmp"], key="gallery")
+    if upload is not None:
+        try:
+            image = load_image(upload.getvalue())
+        except ImageError as err:
+            st.error(f"Cannot use {upload.name}: {str(err).replace('the upload', 'the file')}.")
+        else:
+            result = analyzer().analyze(image)
+            faces = len(result.faces)
+            # Boxes only, no labels: this page shows the class, never one person's expression.
+            st.image(draw(image, result, labels=False), caption=f"{faces} face(s) found", width="stretch")
+            if not faces:
+                st.warning("No face found. Faces should be frontal and at least about 40 pixels wide.")
+            else:
+                counts = pd.Series([f.label for f in result.faces]).value_counts()
+                mood_summary({e: round(counts.get(e, 0) / faces, 4) for e in EMOTIONS}, faces)
+
+# ---------------------------------------------------------------- recorded lecture
+with lecture_tab:
+    st.write(
+        f"Upload a recorded lecture or call (up to {MAX_VIDEO_MINUTES:g} minutes): a timeline of the "
+        "class's mood. The video is decoded in memory and never stored."
+    )
+    video = st.file_uploader("Video", type=VIDEO_TYPES, key="lecture")
+    bucket = st.select_slider("Timeline step (seconds)", [1, 2, 5, 10, 30, 60], value=5)
+    if video is not None:
+        bar = st.progress(0.0, text=f"Analysing {video.name}…")
+        try:
+            fps, timeline = analyze_video(
+                io.BytesIO(video.getvalue()),
+                analyzer().classifier,
+                bucket_s=bucket,
+                max_seconds=MAX_VIDEO_MINUTES * 60,
+                progress=lambda done: bar.progress(done, text=f"Analysing {video.name}… {done:.0%}"),
+            )
+        except VideoError as err:
+            bar.empty()
+            st.error(f"Cannot use {video.name}: {err}.")
+        else:
+            bar.empty()
+            rows = timeline.rows()
+            kept = [r for r in rows if r["faces"]]
+            st.success(f"{video.name}: {len(rows)} steps of {bucket} s at {fps:.1f} fps; faces seen in {len(kept)}.")
+            if kept:
+                st.vega_lite_chart(*timeline_chart(kept), width="stretch")
+            stem = video.name.rsplit(".", 1)[0]
+            c1, c2 = st.columns(2)
+            c1.download_button("Download CSV", timeline.to_csv(), f"{stem}_mood.csv", "text/csv")
+            c2.download_button(
+                "Download JSON", json.dumps({"fps": fps, "timeline": rows}, indent=2), f"{stem}_mood.json", "application/json"
+            )

@@ -1,0 +1,89 @@
+"""Join a class, the student's page: a plain consent notice, then the webcam at low cost. About one
+frame per second is analysed in memory; only per-bucket numbers for the whole class are stored."""
+
+import av
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from app_pages.resources import MIN_FACES, analyzer, ice_servers, store
+from fer.classroom import ClassReporter
+from fer.render import draw
+from fer.store import RoomNotFound
+
+st.title("Join a class")
+
+code = st.query_params.get("room") or st.text_input("Room code (from your teacher's join link)").strip()
+if not code:
+    st.stop()
+try:
+    room = store().room(code)
+except RoomNotFound:
+    st.error("No open class has this room code. Check the link with your teacher.")
+    st.stop()
+if room.ended:
+    st.info("This class has ended. Thank you for taking part.")
+    st.stop()
+
+st.subheader(room.title or "Class mood")
+st.markdown(
+    f"""
+**Before you join, please read this.**
+
+- Your teacher sees only the **class as a whole**: how many faces are in view and the share of each
+  facial expression among them, once at least {MIN_FACES} faces are counted. Nobody sees your video,
+  your face, or any number about you alone.
+- About one frame per second of your webcam is analysed in the server's memory and discarded at once.
+  **No image is recorded or stored**; only the class's numbers are, for a limited time.
+- The computer reads **facial expressions, not feelings**. It is often wrong, and a neutral or focused
+  face can look "sad" or "angry" to it. It must never be used to grade or judge anyone.
+- In the EU, inferring emotions of students in education institutions is prohibited since 2 February
+  2025 (AI Act, Art. 5(1)(f)), except for medical or safety reasons. Your school is responsible for
+  checking that this use is lawful where you are.
+- Taking part is your choice. You can press **STOP** or close this page at any time.
+"""
+)
+if not st.checkbox("I agree to share my facial expressions, anonymously and as part of the class, for this session"):
+    st.stop()
+
+key = f"reporter_{code}"
+if key not in st.session_state:
+    st.session_state[key] = ClassReporter(store(), code, analyzer().classifier, room.bucket_s)
+reporter: ClassReporter = st.session_state[key]
+
+
+def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
+    # Video thread: analyse ~1 frame/s; show the student their own boxes so they know it works.
+    image = frame.to_ndarray(format="rgb24")
+    result = reporter.process(image)
+    if result is None or reporter.ended:
+        return frame
+    return av.VideoFrame.from_ndarray(draw(image, result, labels=False), format="rgb24")
+
+
+ctx = webrtc_streamer(
+    key=f"join_{code}",
+    mode=WebRtcMode.SENDRECV,
+    video_frame_callback=on_frame,
+    on_video_ended=reporter.flush,
+    # Small frames at a low rate: the class needs about one analysis per second per student.
+    media_stream_constraints={"video": {"width": 320, "height": 240, "frameRate": {"ideal": 5, "max": 10}}, "audio": False},
+    rtc_configuration={"iceServers": ice_servers()},
+    async_processing=True,
+)
+
+
+@st.fragment(run_every=2.0 if ctx.state.playing else None)
+def status() -> None:
+    if reporter.ended:
+        st.info("The class has ended. Thank you for taking part; you can close this page.")
+    elif ctx.state.playing:
+        seen = reporter.result.faces if reporter.result else ()
+        st.caption(
+            f"Connected. {'Your face is in view' if seen else 'No face in view'}; "
+            f"{reporter.sent} update(s) sent to the class mood."
+        )
+    else:
+        st.caption("Press START to join the class mood, and allow the camera.")
+
+
+status()
