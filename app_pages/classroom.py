@@ -41,10 +41,7 @@ def mood_summary(distribution: dict, faces: int, container=st) -> None:
     container.vega_lite_chart(*probability_bars(table, height=120, row="share"))
 
 
-live_tab, gallery_tab, lecture_tab = st.tabs(["Live class", "Video-call screenshot", "Recorded lecture"])
-
-# ---------------------------------------------------------------- live class
-with live_tab:
+def live_class() -> None:
     params = st.query_params
     if "class_key" not in st.session_state and "room" in params and "key" in params:
         if store().check_key(params["room"], params["key"]):
@@ -70,7 +67,7 @@ with live_tab:
                     st.session_state.class_room, st.session_state.class_key = code.strip(), key.strip()
                     st.rerun()
                 st.error("That room code and teacher key do not match an open class.")
-        st.stop()
+        return
 
     code = st.session_state.class_room
     try:
@@ -78,7 +75,7 @@ with live_tab:
     except RoomNotFound:
         st.warning("This class has expired and its numbers were deleted.")
         del st.session_state.class_key
-        st.stop()
+        return
 
     site = urlsplit(st.context.url or "http://localhost:8501")
     join_link = f"{site.scheme}://{site.netloc}/join?room={code}"
@@ -149,8 +146,8 @@ with live_tab:
             st.query_params.clear()
             st.rerun()
 
-# ---------------------------------------------------------------- gallery screenshot
-with gallery_tab:
+
+def gallery_screenshot() -> None:
     st.write("Upload a screenshot of a video-call gallery: the mood of the class at that moment.")
     upload = st.file_uploader("Screenshot", type=["png", "jpg", "jpeg", "webp", "bmp"], key="gallery")
     if upload is not None:
@@ -169,8 +166,8 @@ with gallery_tab:
                 counts = pd.Series([f.label for f in result.faces]).value_counts()
                 mood_summary({e: round(counts.get(e, 0) / faces, 4) for e in EMOTIONS}, faces)
 
-# ---------------------------------------------------------------- recorded lecture
-with lecture_tab:
+
+def recorded_lecture() -> None:
     st.write(
         f"Upload a recorded lecture or call (up to {MAX_VIDEO_MINUTES:g} minutes): a timeline of the "
         "class's mood. The video is decoded in memory and never stored."
@@ -194,7 +191,7 @@ with lecture_tab:
             bar.empty()
             rows = timeline.rows()
             kept = [r for r in rows if r["faces"]]
-            st.success(f"{video.name}: {len(rows)} steps of {bucket} s at {fps:.1f} fps; faces seen in {len(kept)}.")
+            st.success(f"{video.name}: {len(rows)} step(s) of {bucket} s at {fps:.1f} fps; faces seen in {len(kept)}.")
             if kept:
                 st.vega_lite_chart(*timeline_chart(kept), width="stretch")
             stem = video.name.rsplit(".", 1)[0]
@@ -203,3 +200,12 @@ with lecture_tab:
             c2.download_button(
                 "Download JSON", json.dumps({"fps": fps, "timeline": rows}, indent=2), f"{stem}_mood.json", "application/json"
             )
+
+
+live_tab, gallery_tab, lecture_tab = st.tabs(["Live class", "Video-call screenshot", "Recorded lecture"])
+with live_tab:
+    live_class()
+with gallery_tab:
+    gallery_screenshot()
+with lecture_tab:
+    recorded_lecture()

@@ -36,8 +36,10 @@ def stream_detector(sensitivity: str = "normal") -> HaarDetector:
 
 class StreamAnalyzer:
     """``analyzer(image, t) -> FrameResult`` for consecutive frames of one stream. The detector runs on
-    every ``detect_every``-th frame; all tracked faces are classified in one batch on every frame and
-    their probabilities averaged over ``smoothing_s`` seconds (0 turns smoothing off)."""
+    every ``detect_every``-th frame; the tracked faces are classified in one batch on every frame and
+    their probabilities averaged over ``smoothing_s`` seconds (0 turns smoothing off). A face the last
+    detection missed keeps its box and last probabilities for ``max_missed`` detections, unclassified
+    (its box may no longer hold a face); with ``max_missed=0`` only faces detected now count."""
 
     def __init__(
         self,
@@ -45,10 +47,11 @@ class StreamAnalyzer:
         detector: HaarDetector | None = None,
         detect_every: int = 3,
         smoothing_s: float = 0.5,
+        max_missed: int = 2,
     ):
         self.classifier, self.detector = classifier, detector or stream_detector()
         self.detect_every, self.smoothing_s = detect_every, smoothing_s
-        self.tracker = Tracker()
+        self.tracker = Tracker(max_missed=max_missed)
         self._frame = 0
 
     def __call__(self, image: np.ndarray, t: float) -> FrameResult:
@@ -57,10 +60,11 @@ class StreamAnalyzer:
             self.tracker.update([d.box for d in self.detector(gray)])
         self._frame += 1
         tracks = self.tracker.shown
-        probs = self.classifier(crop_faces(gray, [tr.box for tr in tracks]))
+        seen = [tr for tr in tracks if tr.missed == 0]
+        for tr, p in zip(seen, self.classifier(crop_faces(gray, [tr.box for tr in seen]))):
+            tr.observe(t, p, self.smoothing_s)
         faces = tuple(
-            FaceResult(tr.box, dict(zip(EMOTIONS, map(float, tr.observe(t, p, self.smoothing_s)))), track_id=tr.id)
-            for tr, p in zip(tracks, probs)
+            FaceResult(tr.box, dict(zip(EMOTIONS, map(float, tr.smoothed))), track_id=tr.id) for tr in tracks
         )
         return FrameResult(width=gray.shape[1], height=gray.shape[0], faces=faces)
 

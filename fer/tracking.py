@@ -31,13 +31,15 @@ class Track:
     hits: int = 1  # detection rounds that found this face
     missed: int = 0  # detection rounds in a row that did not find this face
     history: deque = field(default_factory=deque)  # (time, probabilities)
+    smoothed: np.ndarray | None = None  # the latest mean over the window
 
     def observe(self, t: float, probabilities: np.ndarray, window_s: float) -> np.ndarray:
         """Record this frame's probabilities; return their mean over the last ``window_s`` seconds."""
         self.history.append((t, probabilities))
         while self.history[0][0] < t - window_s:
             self.history.popleft()
-        return np.mean([p for _, p in self.history], axis=0)
+        self.smoothed = np.mean([p for _, p in self.history], axis=0)
+        return self.smoothed
 
 
 class Tracker:

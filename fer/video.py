@@ -53,7 +53,7 @@ def analyze_video(
         duration = _duration(container, stream)
         if max_seconds is not None and duration and duration > max_seconds:
             raise VideoError(f"the video lasts {duration / 60:.1f} min; the limit is {max_seconds / 60:.0f} min")
-        analyze = StreamAnalyzer(classifier, video_detector(), detect_every=1, smoothing_s=0.0)
+        analyze = StreamAnalyzer(classifier, video_detector(), detect_every=1, smoothing_s=0.0, max_missed=0)
         timeline, next_t = Timeline(bucket_s), 0.0
         try:
             for frame in container.decode(stream):

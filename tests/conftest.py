@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -15,6 +16,8 @@ import pytest
 from fer.imageio import load_image
 
 ROOT = Path(__file__).resolve().parent.parent
+# Class sessions written by tests go to a throw-away SQLite file, never to ~/.fer.
+os.environ.setdefault("FER_DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='fer-tests-')}/classes.db")
 SHARED = Path(os.environ.get("FER_SHARED", ROOT.parent / "shared"))
 SAMPLES = SHARED / "samples"
 FER2013_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"

@@ -95,3 +95,79 @@ def test_ice_servers_come_from_the_environment(monkeypatch):
     turn = [{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}]
     monkeypatch.setenv("FER_ICE_SERVERS", json.dumps(turn))
     assert ice_servers() == turn
+
+
+CLASS_PAGE = str(ROOT / "app_pages" / "classroom.py")
+JOIN_PAGE = str(ROOT / "app_pages" / "join.py")
+
+
+def test_teacher_starts_a_class_and_gets_a_join_link_and_key():
+    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
+    at.text_input[0].set_value("Physics")
+    at.button[0].click().run()  # "Start a class"
+    assert not at.exception
+    join, key = at.code[0].value, at.code[1].value
+    assert "/join?room=" in join and len(key) >= 32
+    assert any("Waiting for students" in i.value for i in at.info)
+    assert at.session_state["class_key"] == key
+
+
+def test_dashboard_needs_the_right_teacher_key():
+    from fer.store import Store
+
+    code, key = Store().create_room("History")
+    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
+    at.query_params.update({"room": code, "key": key[:-2] + "xx"})
+    at.run()
+    assert "do not match" in at.error[0].value and not at.code
+    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
+    at.query_params.update({"room": code, "key": key})
+    at.run()
+    assert not at.exception and at.subheader[0].value == "History"
+
+
+def test_join_page_asks_consent_before_the_camera(monkeypatch):
+    import streamlit_webrtc.component
+
+    from fer.store import Store
+
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
+    at.query_params["room"] = "no-such-room"
+    assert "No open class" in at.run().error[0].value
+
+    code, _ = Store().create_room("Maths")
+    at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
+    at.query_params["room"] = code
+    at.run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "class as a whole" in text and "No image is recorded" in text and "AI Act" in text
+    assert "reporter_" + code not in at.session_state  # no camera, no analysis before consent
+    at.checkbox[0].check().run()
+    assert not at.exception and "reporter_" + code in at.session_state
+
+
+def test_gallery_screenshot_gives_the_class_mood(samples):
+    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
+    at.file_uploader[0].set_value(("call.jpg", (samples / "facerec_two_people.jpg").read_bytes(), "image/jpeg"))
+    at.run()
+    assert not at.exception and not at.error
+    assert next(m for m in at.metric if m.label == "Faces").value == "2"
+    assert any(m.value.startswith("**Mood:**") for m in at.markdown)
+
+
+def test_recorded_lecture_gives_a_timeline(samples, tmp_path):
+    from .conftest import face_clip
+    from .test_video import write_mp4
+
+    video = write_mp4(tmp_path / "lecture.mp4", face_clip(samples / "faceapi_happy.jpg", 2.0))
+    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
+    at.file_uploader[1].set_value(("lecture.mp4", video.read_bytes(), "video/mp4"))
+    at.run()
+    assert not at.exception and not at.error
+    assert "lecture.mp4: 1 step(s) of 5 s" in at.success[0].value
+    assert len(at.get("download_button")) == 2
+
+    at.file_uploader[1].set_value(("broken.mp4", b"\x00\x00\x00\x18ftypmp42 truncated", "video/mp4"))
+    at.run()
+    assert not at.exception and "Cannot use broken.mp4" in at.error[0].value

@@ -37,3 +37,45 @@ def test_a_frame_without_faces_counts_as_a_frame_only():
     timeline.add(0.0, np.empty((0, 7)))
     (row,) = timeline.rows()
     assert row["frames"] == 1 and row["faces"] == 0 and set(row["distribution"].values()) == {0.0}
+
+
+def _row(t, faces, counts, streams=1):
+    n = sum(counts.values())
+    return {
+        "t": t,
+        "streams": streams,
+        "faces": faces,
+        "observations": n,
+        "counts": {e: counts.get(e, 0) for e in EMOTIONS},
+        "distribution": {e: counts.get(e, 0) / n for e in EMOTIONS},
+    }
+
+
+def test_valence_groups_the_seven_shares():
+    from fer.mood import valence
+
+    v = valence({"happy": 0.5, "sad": 0.2, "angry": 0.1, "neutral": 0.1, "surprise": 0.1, "fear": 0, "disgust": 0})
+    assert v == {"positive": 0.5, "neutral": 0.2, "negative": 0.3}
+
+
+def test_negative_alert_needs_the_whole_duration_and_enough_faces():
+    from fer.mood import negative_streak
+
+    sad = [_row(t, 4, {"sad": 3, "happy": 1}) for t in range(0, 30, 5)]
+    assert negative_streak(sad, 0.5, 30, 5, 3)
+    assert not negative_streak(sad[1:], 0.5, 30, 5, 3)  # only 25 s
+    assert not negative_streak(sad[:3] + [_row(15, 4, {"happy": 4})] + sad[4:], 0.5, 30, 5, 3)
+    assert not negative_streak(sad[:2] + sad[3:], 0.5, 25, 5, 3)  # a gap breaks the streak
+    assert not negative_streak([r | {"faces": 2} for r in sad], 0.5, 30, 5, 3)  # too few faces to say
+
+
+def test_session_report_and_csv():
+    from fer.mood import rows_to_csv, session_report
+
+    rows = [_row(0, 3, {"happy": 3}, streams=3), _row(5, 2, {"sad": 2}, streams=2), _row(10, 4, {"sad": 4}, streams=4)]
+    report = session_report(rows, min_faces=3)
+    assert report["buckets"] == 3 and report["buckets_shown"] == 2 and report["peak_participants"] == 4
+    assert report["distribution"]["happy"] == round(3 / 7, 4) and report["distribution"]["sad"] == round(4 / 7, 4)
+    lines = rows_to_csv(rows).splitlines()
+    assert lines[0].startswith("t,streams,faces,observations,n_angry") and "angry" in lines[0].split(",")
+    assert len(lines) == 4
