@@ -121,6 +121,7 @@ class Store:
         """A new class session: returns (room code, teacher key), each 128 random bits or more."""
         code, key = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
         now = time.time()
+        self.purge_expired(now)
         with self.engine.begin() as db:
             db.execute(
                 rooms.insert().values(

@@ -46,8 +46,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = _free_port()
-    data = tmp_path_factory.mktemp("server_data")
-    env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{data / 'classes.db'}")
+    data, scratch = tmp_path_factory.mktemp("server_data"), tmp_path_factory.mktemp("server_tmp")
+    env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{data / 'classes.db'}", TMPDIR=str(scratch))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.headless=true",
          "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"],
@@ -71,6 +71,9 @@ def server(tmp_path_factory):
     proc.terminate()
     log = proc.communicate(timeout=20)[0]
     assert "Traceback" not in log, log
+    # Privacy: after live sessions and a class, the server wrote nothing but the class database.
+    assert {p.name for p in data.iterdir()} <= {"classes.db", "classes.db-shm", "classes.db-wal"}
+    assert list(scratch.rglob("*")) == [], list(scratch.rglob("*"))
 
 
 def _browser(p, camera: Path):
