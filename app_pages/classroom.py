@@ -1,7 +1,6 @@
 """Class mood, the teacher's page: start a class session and watch its mood live, or read the mood of
 a video-call screenshot or a recorded lecture. Only aggregates are shown and stored."""
 
-import io
 import json
 import time
 from urllib.parse import urlsplit
@@ -10,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import probability_bars, timeline_chart
-from app_pages.resources import MAX_VIDEO_MINUTES, MIN_FACES, RETENTION_DAYS, analyzer, store
+from app_pages.resources import MAX_PHOTO_MB, MAX_VIDEO_MB, MAX_VIDEO_MINUTES, MIN_FACES, RETENTION_DAYS, analyzer, store
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.mood import negative_streak, rows_to_csv, session_report, shown, valence
@@ -149,7 +148,9 @@ def live_class() -> None:
 
 def gallery_screenshot() -> None:
     st.write("Upload a screenshot of a video-call gallery: the mood of the class at that moment.")
-    upload = st.file_uploader("Screenshot", type=["png", "jpg", "jpeg", "webp", "bmp"], key="gallery")
+    upload = st.file_uploader(
+        "Screenshot", type=["png", "jpg", "jpeg", "webp", "bmp"], key="gallery", max_upload_size=MAX_PHOTO_MB
+    )
     if upload is not None:
         try:
             image = load_image(upload.getvalue())
@@ -169,16 +170,18 @@ def gallery_screenshot() -> None:
 
 def recorded_lecture() -> None:
     st.write(
-        f"Upload a recorded lecture or call (up to {MAX_VIDEO_MINUTES:g} minutes): a timeline of the "
+        f"Upload a recorded lecture or call (up to {MAX_VIDEO_MINUTES:g} minutes and {MAX_VIDEO_MB} MB): a timeline of the "
         "class's mood. The video is decoded in memory and never stored."
     )
-    video = st.file_uploader("Video", type=VIDEO_TYPES, key="lecture")
+    video = st.file_uploader("Video", type=VIDEO_TYPES, key="lecture", max_upload_size=MAX_VIDEO_MB)
     bucket = st.select_slider("Timeline step (seconds)", [1, 2, 5, 10, 30, 60], value=5)
-    if video is not None:
+    if video is not None and video.size > MAX_VIDEO_MB * 2**20:
+        st.error(f"{video.name} is {video.size / 2**20:.0f} MB; the limit is {MAX_VIDEO_MB} MB.")
+    elif video is not None:
         bar = st.progress(0.0, text=f"Analysing {video.name}…")
         try:
             fps, timeline = analyze_video(
-                io.BytesIO(video.getvalue()),
+                video,  # an in-memory file: decoded without a copy, never written to disk
                 analyzer().classifier,
                 bucket_s=bucket,
                 max_seconds=MAX_VIDEO_MINUTES * 60,

@@ -32,6 +32,8 @@ def ice_servers() -> list[dict]:
 RETENTION_DAYS = float(os.environ.get("FER_RETENTION_DAYS", "7"))  # then a session and its numbers are deleted
 MIN_FACES = int(os.environ.get("FER_MIN_FACES", "3"))  # fewer faces in a bucket: no distribution shown
 MAX_VIDEO_MINUTES = float(os.environ.get("FER_MAX_VIDEO_MINUTES", "90"))  # longest recorded lecture accepted
+MAX_VIDEO_MB = min(int(os.environ.get("FER_MAX_VIDEO_MB", "500")), 500)  # 500: server.maxUploadSize
+MAX_PHOTO_MB = 20
 
 
 @st.cache_resource

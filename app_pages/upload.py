@@ -6,25 +6,26 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import probability_bars
-from app_pages.resources import analyzer
+from app_pages.resources import MAX_PHOTO_MB, analyzer
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.render import draw
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
-MAX_UPLOAD_MB = 20  # keep in step with server.maxUploadSize in .streamlit/config.toml
 
 st.title("Emotions in a photo")
 st.caption("Every face is found and labelled with one of seven expressions. The photo stays in memory: nothing is saved.")
 
-upload = st.file_uploader("Photo", type=IMAGE_TYPES, help=f"JPEG, PNG, WebP, BMP, GIF or TIFF up to {MAX_UPLOAD_MB} MB")
+upload = st.file_uploader(
+    "Photo", type=IMAGE_TYPES, max_upload_size=MAX_PHOTO_MB, help=f"JPEG, PNG, WebP, BMP, GIF or TIFF up to {MAX_PHOTO_MB} MB"
+)
 if upload is None:
     st.info("Upload a photo with one or more faces: a portrait, a group, a screenshot of a video call.")
     st.stop()
 
 data = upload.getvalue()
-if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
-    st.error(f"{upload.name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+if len(data) > MAX_PHOTO_MB * 1024 * 1024:
+    st.error(f"{upload.name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_PHOTO_MB} MB.")
     st.stop()
 try:
     image = load_image(data)
