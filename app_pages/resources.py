@@ -42,3 +42,4 @@ def store() -> Store:
     s = Store()
     s.purge_expired()
     return s
+
