@@ -42,4 +42,3 @@ def store() -> Store:
     s = Store()
     s.purge_expired()
     return s
-

@@ -23,15 +23,21 @@ def _save(img: Image.Image, fmt: str, **kw) -> bytes:
     return out.getvalue()
 
 
-def png_bomb(side: int = 20000) -> bytes:
-    """A valid PNG of side x side grey pixels, all zero: a few hundred KB that would decode to 400 MB."""
+def png(width: int, height: int, rows: int | None = None) -> bytes:
+    """A grey PNG that declares width x height and holds ``rows`` zero rows (all of them by default)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    row = b"\x00" * (side + 1)  # filter byte + pixels
+    row = b"\x00" * (width + 1)  # filter byte + pixels
     z = zlib.compressobj(9)
-    idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    idat = b"".join(z.compress(row) for _ in range(height if rows is None else rows)) + z.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def png_bomb(side: int = 20000) -> bytes:
+    """A valid PNG of side x side grey pixels, all zero: a few hundred KB that would decode to 400 MB."""
+    return png(side, side)
 
 
 def face_photo() -> Image.Image | None:
