@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test clean
+.PHONY: run test audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(VENV)/.run-deps
 
 test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest
+
+# Known vulnerabilities in the pinned dependencies (PyPI's advisory data); see SECURITY.md.
+audit: $(VENV)/.test-deps
+	$(BIN)/pip-audit --progress-spinner off
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from app_pages.charts import probability_bars, timeline_chart
-from app_pages.resources import analyzer, ice_servers
+from app_pages.resources import MAX_LIVE_FPS, analyzer, ice_servers
 from fer.stream import SENSITIVITY, LiveSession, LiveSettings
 
 PANEL_REFRESH_S = 0.5
@@ -34,7 +34,7 @@ with st.sidebar:
 
 # One LiveSession per browser session; the video thread and this script share it through its lock.
 if "live_session" not in st.session_state:
-    st.session_state.live_session = LiveSession(analyzer().classifier, settings)
+    st.session_state.live_session = LiveSession(analyzer().classifier, settings, max_fps=MAX_LIVE_FPS)
 live: LiveSession = st.session_state.live_session
 live.configure(settings)
 
@@ -68,8 +68,10 @@ def panel() -> None:
     faces = snap.result.faces if snap.result and playing else ()
     c1, c2, c3 = st.columns(3)
     c1.metric("Faces", len(faces))
-    c2.metric("Frames/s", f"{snap.fps:.0f}")
+    c2.metric("Frames/s", f"{snap.fps:.0f}", help=f"Frames analysed per second (at most {live.max_fps:g} per session)")
     c3.metric("ms/frame", f"{snap.ms_per_frame:.1f}")
+    if snap.capped:
+        st.caption(f"The camera sends more than {live.max_fps:g} frames/s; extra frames are shown, not analysed.")
     if not playing:
         st.info("Press START and allow the camera. Each face gets a box, a label and its seven probabilities.")
     elif not faces:

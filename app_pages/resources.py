@@ -34,6 +34,7 @@ MIN_FACES = int(os.environ.get("FER_MIN_FACES", "3"))  # fewer faces in a bucket
 MAX_VIDEO_MINUTES = float(os.environ.get("FER_MAX_VIDEO_MINUTES", "90"))  # longest recorded lecture accepted
 MAX_VIDEO_MB = min(int(os.environ.get("FER_MAX_VIDEO_MB", "500")), 500)  # 500: server.maxUploadSize
 MAX_PHOTO_MB = 20
+MAX_LIVE_FPS = float(os.environ.get("FER_MAX_LIVE_FPS", "30"))  # frames analysed per second per live session
 
 
 @st.cache_resource

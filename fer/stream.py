@@ -86,7 +86,8 @@ class LiveSnapshot:
     """What a page shows beside the video: a copy, safe to read in any thread."""
 
     result: FrameResult | None  # the latest frame's faces
-    fps: float  # frames processed per second over the last two seconds
+    fps: float  # frames analysed per second over the last two seconds
+    capped: bool  # frames came faster than max_fps in the last two seconds (drawn, not analysed)
     ms_per_frame: float  # median processing time over the last 30 frames
     frames: int  # frames processed since start
     timeline: list[dict]  # Timeline.rows()
@@ -95,11 +96,19 @@ class LiveSnapshot:
 
 class LiveSession:
     """One viewer's live stream. ``process`` runs in the video thread, one frame at a time; the page's
-    thread calls ``configure``, ``start`` and ``snapshot``. One lock guards all shared state."""
+    thread calls ``configure``, ``start`` and ``snapshot``. One lock guards all shared state. At most
+    ``max_fps`` frames a second are analysed (a server-side bound per session); a frame that comes
+    sooner gets the latest faces drawn on it without analysis."""
 
-    def __init__(self, classifier: EmotionClassifier, settings: LiveSettings = LiveSettings(), bucket_s: float = 1.0):
+    def __init__(
+        self,
+        classifier: EmotionClassifier,
+        settings: LiveSettings = LiveSettings(),
+        bucket_s: float = 1.0,
+        max_fps: float = 30.0,
+    ):
         self._lock = threading.Lock()
-        self._classifier, self._bucket_s = classifier, bucket_s
+        self._classifier, self._bucket_s, self.max_fps = classifier, bucket_s, max_fps
         self.settings = settings
         self._analyzer = StreamAnalyzer(classifier, stream_detector(settings.sensitivity), smoothing_s=settings.smoothing_s)
         self.start()
@@ -121,6 +130,7 @@ class LiveSession:
             self._frames = 0
             self._arrivals: deque[float] = deque()
             self._costs: deque[float] = deque(maxlen=30)
+            self._last_capped = -np.inf
 
     def process(self, image: np.ndarray) -> np.ndarray:
         """Analyse one RGB frame and return it with the faces drawn on."""
@@ -129,6 +139,9 @@ class LiveSession:
             settings = self.settings
             if settings.mirror:
                 image = cv2.flip(image, 1)
+            if sum(1 for done in self._arrivals if done > began - 1.0) >= self.max_fps:  # a rate over 1 s: jitter-proof
+                self._last_capped = began
+                return draw(image, self._result, bars=settings.show_probabilities) if self._result else image
             t = began - self._t0
             result = self._analyzer(image, t)
             out = draw(image, result, bars=settings.show_probabilities)
@@ -148,6 +161,7 @@ class LiveSession:
             return LiveSnapshot(
                 result=self._result,
                 fps=(len(self._arrivals) - 1) / span if span and recent else 0.0,
+                capped=time.monotonic() - self._last_capped < 2.0,
                 ms_per_frame=float(np.median(self._costs)) * 1000 if self._costs else 0.0,
                 frames=self._frames,
                 timeline=self._timeline.rows(),

@@ -43,6 +43,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Server(str):
+    """The app's URL, with the server's process id."""
+
+    pid: int
+
+
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = _free_port()
@@ -57,7 +67,8 @@ def server(tmp_path_factory):
         text=True,
         env=env,
     )
-    url = f"http://localhost:{port}"
+    url = Server(f"http://localhost:{port}")
+    url.pid = proc.pid
     for _ in range(120):
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=1)
@@ -154,6 +165,42 @@ def test_live_page_without_a_face(server, tmp_path):
         assert _wait(lambda: _metric(page, "Frames/s") > 0, timeout=60), "no processed frames"
         page.get_by_text("No face in view").wait_for(timeout=10_000)
         assert _metric(page, "Faces") == 0
+        browser.close()
+
+
+def test_parallel_sessions_stop_start_and_dropped_connections(server, tmp_path, samples):
+    """Three viewers stream at once for a minute; then STOP/START cycles and a page closed mid-stream
+    leave no threads behind (the server's thread count goes back to where it was)."""
+    camera = write_y4m(tmp_path / "happy.y4m", face_clip(samples / "faceapi_happy.jpg"))
+    with playwright.sync_playwright() as p:
+        browser = _browser(p, camera)
+        pages = []
+        for _ in range(3):
+            page = browser.new_page()
+            page.goto(server + "/live")
+            _webrtc_button(page, "START").click(timeout=60_000)
+            pages.append(page)
+        for page in pages:
+            assert _wait(lambda: _metric(page, "Faces") >= 1, timeout=60)
+        for _ in range(4):  # a minute of three sessions sharing two cores
+            time.sleep(15)
+            for page in pages:
+                assert _metric(page, "Frames/s") > 0 and _metric(page, "Faces") >= 1
+        for page in pages:
+            _webrtc_button(page, "STOP").click()
+        time.sleep(5)
+        baseline = _threads(server.pid)
+        for _ in range(3):
+            _webrtc_button(pages[0], "START").click()
+            assert _wait(lambda: _metric(pages[0], "Frames/s") > 0, timeout=60)
+            _webrtc_button(pages[0], "STOP").click()
+            time.sleep(2)
+        _webrtc_button(pages[1], "START").click()
+        assert _wait(lambda: _metric(pages[1], "Frames/s") > 0, timeout=60)
+        pages[1].close()  # the connection drops without STOP
+        time.sleep(5)
+        assert _threads(server.pid) <= baseline + 2, (baseline, _threads(server.pid))
+        assert all(page.locator('[data-testid="stException"]').count() == 0 for page in (pages[0], pages[2]))
         browser.close()
 
 

@@ -12,6 +12,8 @@ from fer.stream import LiveSession, LiveSettings, StreamAnalyzer, stream_detecto
 
 from .conftest import FPS, face_clip, faceless_clip
 
+UNCAPPED = float("inf")  # frames as fast as the CPU goes, all analysed
+
 
 @pytest.fixture(scope="module")
 def classifier():
@@ -63,7 +65,7 @@ def test_smoothing_stops_labels_flickering_on_a_real_video(classifier, samples):
 
 
 def test_live_session_figures_and_restart(classifier, happy_clip):
-    live = LiveSession(classifier)
+    live = LiveSession(classifier, max_fps=UNCAPPED)
     for frame in happy_clip[:30]:
         out = live.process(frame)
         assert out.shape == frame.shape and out.dtype == np.uint8
@@ -78,7 +80,7 @@ def test_live_session_figures_and_restart(classifier, happy_clip):
 
 def test_live_settings_take_effect(classifier, happy_clip):
     frame = happy_clip[0]
-    live = LiveSession(classifier, LiveSettings(mirror=False, show_probabilities=False))
+    live = LiveSession(classifier, LiveSettings(mirror=False, show_probabilities=False), max_fps=UNCAPPED)
     plain = live.process(frame)
     assert np.array_equal(plain, frame)  # no face confirmed yet: nothing drawn, not mirrored
     live.configure(LiveSettings(mirror=True, show_probabilities=False, sensitivity="high", smoothing_s=0.0))
@@ -87,7 +89,7 @@ def test_live_settings_take_effect(classifier, happy_clip):
 
 
 def test_frames_without_faces(classifier):
-    live = LiveSession(classifier)
+    live = LiveSession(classifier, max_fps=UNCAPPED)
     for frame in faceless_clip(seconds=0.5):
         live.process(frame)
     snap = live.snapshot()
@@ -96,12 +98,12 @@ def test_frames_without_faces(classifier):
 
 def test_sessions_in_parallel_threads_share_one_classifier(classifier, happy_clip):
     """Several viewers at once: each session in its own thread, the classifier shared, same answers."""
-    alone = LiveSession(classifier)
+    alone = LiveSession(classifier, max_fps=UNCAPPED)
     for frame in happy_clip:
         alone.process(frame)
     expected = alone.snapshot().result.faces[0].probabilities
 
-    sessions = [LiveSession(classifier) for _ in range(4)]
+    sessions = [LiveSession(classifier, max_fps=UNCAPPED) for _ in range(4)]
     errors = []
 
     def run(session):
@@ -121,3 +123,12 @@ def test_sessions_in_parallel_threads_share_one_classifier(classifier, happy_cli
     for session in sessions:
         got = session.snapshot().result.faces[0].probabilities
         assert max(abs(got[e] - expected[e]) for e in EMOTIONS) < 0.05  # time-based smoothing windows differ slightly
+
+
+def test_frame_rate_is_bounded_per_session(classifier, happy_clip):
+    live = LiveSession(classifier, LiveSettings(mirror=False), max_fps=5)
+    for frame in happy_clip[:20]:  # as fast as the CPU goes: far above 5 fps
+        out = live.process(frame)
+    snap = live.snapshot()
+    assert snap.capped and snap.frames < 20
+    assert out.shape == happy_clip[0].shape
