@@ -1,9 +1,21 @@
-"""Speed of the pipeline on this machine: ``python -m fer bench [--samples DIR] [--json]``."""
+"""Speed of the pipeline on this machine: ``python -m fer bench [--samples DIR] [--data CSV] [--json]``.
+
+Frames are 640x480 RGB with 1, 2, 4 and 6 real faces, tiled from the sample photos when a samples folder
+is given (otherwise generated frames without faces, and the output says so). "End to end" is what the
+live page and the class stream do per frame after decoding: grey conversion, face detection (every
+``DETECT_EVERY``-th frame), crops, one batched classification of every tracked face, tracking and
+smoothing. The same frames go through the `fer` package from PyPI in a subprocess, for comparison.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,7 +25,29 @@ import numpy as np
 from .imageio import load_image
 from .pipeline import Analyzer
 from .preprocess import to_gray
-from .stream import LiveSession
+from .stream import LiveSession, StreamAnalyzer, stream_detector
+
+FACE_COUNTS = (1, 2, 4, 6)
+FRAME_W, FRAME_H = 640, 480
+CLIP_FRAMES = 150  # frames per end-to-end measurement (5 s of 30 fps video)
+BATCH = 32  # faces per classifier call for the throughput figure: a class in one frame
+
+# Faces in each sample photo of ../shared/samples, counted by eye.
+KNOWN_FACES = {
+    "faceapi_angry.jpg": 1,
+    "faceapi_disgusted.jpg": 1,
+    "faceapi_fearful.jpg": 1,
+    "faceapi_happy.jpg": 1,
+    "faceapi_neutral.jpg": 1,
+    "faceapi_sad.jpg": 1,
+    "faceapi_surprised.jpg": 1,
+    "facerec_two_people.jpg": 2,
+    "wujie_angry_man.jpg": 1,
+    "wujie_crying_woman.jpg": 1,
+}
+
+PEER_VERSION = "25.10.3"  # the `fer` package on PyPI
+PEER_DIR = Path("build/peer-fer")
 
 
 def _median_ms(fn, repeat: int) -> float:
@@ -26,47 +60,196 @@ def _median_ms(fn, repeat: int) -> float:
     return float(np.median(times) * 1000)
 
 
-def one_face_frame(samples: Path | None) -> tuple[np.ndarray, str]:
-    """A 640x480 RGB frame with one real face from ``samples`` if given, else a plain frame."""
-    frame = np.full((480, 640, 3), 120, np.uint8)
-    if samples and (samples / "faceapi_happy.jpg").is_file():
-        photo = load_image(samples / "faceapi_happy.jpg")
-        scale = min(640 / photo.shape[1], 480 / photo.shape[0])
-        photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        y, x = (480 - photo.shape[0]) // 2, (640 - photo.shape[1]) // 2
-        frame[y : y + photo.shape[0], x : x + photo.shape[1]] = photo
-        return frame, "sample photo faceapi_happy.jpg on a 640x480 frame"
-    return frame, "generated face-free 640x480 frame (no samples given)"
+def bench_frames(samples: Path | None) -> tuple[dict[int, np.ndarray], str]:
+    """640x480 RGB frames with 1, 2, 4 and 6 faces: one-face sample photos, each cropped around its face
+    (found by the photo detector) and tiled. Without samples: textured frames with no face."""
+    if samples is None or not all((samples / n).is_file() for n in KNOWN_FACES):
+        rng = np.random.default_rng(0)
+        base = cv2.GaussianBlur(rng.integers(0, 256, (FRAME_H, FRAME_W, 3), dtype=np.uint8), (0, 0), 8)
+        return {n: base.copy() for n in FACE_COUNTS}, "generated 640x480 frames WITHOUT faces (no samples folder given)"
+    detector = Analyzer.default().detector
+    portraits = []
+    for name in sorted(n for n, count in KNOWN_FACES.items() if count == 1):
+        photo = load_image(samples / name)
+        x, y, w, h = max(detector(to_gray(photo)), key=lambda d: d.box[2] * d.box[3]).box
+        cx, cy, half = x + w // 2, y + h // 2, int(w * 0.9)
+        padded = cv2.copyMakeBorder(photo, half, half, half, half, cv2.BORDER_REPLICATE)
+        portraits.append(padded[cy : cy + 2 * half, cx : cx + 2 * half])
+    frames = {}
+    for n in FACE_COUNTS:
+        cols = {1: 1, 2: 2, 4: 2, 6: 3}[n]
+        rows = -(-n // cols)
+        cell_w, cell_h = FRAME_W // cols, FRAME_H // rows
+        frame = np.full((FRAME_H, FRAME_W, 3), 90, np.uint8)
+        for i in range(n):
+            side = min(cell_w, cell_h)
+            tile = cv2.resize(portraits[i], (side, side), interpolation=cv2.INTER_AREA)
+            x0 = (i % cols) * cell_w + (cell_w - side) // 2
+            y0 = (i // cols) * cell_h + (cell_h - side) // 2
+            frame[y0 : y0 + side, x0 : x0 + side] = tile
+        frames[n] = frame
+    return frames, "640x480 frames tiled from the one-face sample photos"
 
 
-def live_ms_per_frame(analyzer: Analyzer, frame: np.ndarray, frames: int = 150) -> tuple[float, float]:
-    """Mean and 90th-percentile milliseconds per frame of the live page's work (detection every third
-    frame, tracking, smoothing, drawing) over a clip of the frame drifting sideways."""
-    live = LiveSession(analyzer.classifier, max_fps=float("inf"))
-    clip = [np.roll(frame, int(40 * np.sin(i / 15)), axis=1) for i in range(frames)]
-    times = []
-    for image in clip:
+def _clip(frame: np.ndarray) -> list[np.ndarray]:
+    """The frame drifting a few pixels sideways, as a face does in front of a webcam."""
+    return [np.roll(frame, int(6 * np.sin(i / 10)), axis=1) for i in range(CLIP_FRAMES)]
+
+
+def stream_ms(classifier, frame: np.ndarray) -> tuple[dict, int]:
+    """Per-frame milliseconds of the stream pipeline over a clip (median, mean, 90th percentile), and the
+    number of faces it shows at the end."""
+    analyze = StreamAnalyzer(classifier, stream_detector())
+    clip, times = _clip(frame), []
+    for i, image in enumerate(clip):
         start = time.perf_counter()
-        live.process(image)
+        result = analyze(image, i / 30)
         times.append(time.perf_counter() - start)
-    return float(np.mean(times) * 1000), float(np.percentile(times, 90) * 1000)
+    times = np.array(times[10:]) * 1000  # past the first detections, which confirm new tracks
+    return {"median": np.median(times), "mean": times.mean(), "p90": np.percentile(times, 90)}, len(result.faces)
 
 
-def run(samples: Path | None = None, repeat: int = 50) -> dict:
+def live_ms_per_frame(classifier, frame: np.ndarray) -> float:
+    """Mean milliseconds per frame of the live page's whole work: the stream pipeline plus drawing."""
+    live = LiveSession(classifier, max_fps=float("inf"))
+    clip = _clip(frame)
+    start = time.perf_counter()
+    for image in clip:
+        live.process(image)
+    return (time.perf_counter() - start) / len(clip) * 1000
+
+
+def detector_hits(detector, samples: Path | None) -> dict | None:
+    """Faces found on the sample photos whose faces we counted: hits, misses and extra boxes."""
+    if samples is None or not all((samples / n).is_file() for n in KNOWN_FACES):
+        return None
+    hits = extra = 0
+    for name, known in KNOWN_FACES.items():
+        found = len(detector(to_gray(load_image(samples / name))))
+        hits, extra = hits + min(found, known), extra + max(found - known, 0)
+    total = sum(KNOWN_FACES.values())
+    return {"faces": total, "found": hits, "extra": extra, "hit_rate": round(hits / total, 3)}
+
+
+def startup_s() -> float:
+    """Seconds from starting a Python process to its first prediction (imports and model loading)."""
+    code = (
+        "import time, numpy as np\n"
+        "from fer.pipeline import Analyzer\n"
+        "Analyzer.default().classifier(np.zeros((1, 48, 48), np.uint8))\n"
+        "print(time.time())\n"
+    )
+    started = time.time()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=_repo_root())
+    return float(out.stdout.split()[-1]) - started
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def publictest_accuracy(data: Path | None) -> dict | None:
+    if data is None:
+        return None
+    from .evaluate import evaluate
+
+    return {"publictest_accuracy": round(evaluate(data, split="PublicTest").accuracy, 4)}
+
+
+_PEER_CODE = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import fer
+from fer.fer import FER
+assert fer.__version__ == sys.argv[3], fer.__file__
+detector = FER()  # its defaults: Haar cascade + its quantized TFLite model
+frames = np.load(sys.argv[2])
+out = {}
+for key in frames.files:
+    bgr = np.ascontiguousarray(frames[key][:, :, ::-1])
+    found = len(detector.detect_emotions(bgr))
+    times = []
+    for _ in range(int(sys.argv[4])):
+        start = time.perf_counter()
+        detector.detect_emotions(bgr)
+        times.append(time.perf_counter() - start)
+    out[key] = {"ms": float(np.median(times) * 1000), "faces": found}
+print(json.dumps(out))
+"""
+
+
+def peer(frames: dict[int, np.ndarray], repeat: int, peer_dir: Path = PEER_DIR) -> dict:
+    """The `fer` package (PyPI) timed on the same frames, in a subprocess with ``peer_dir`` first on its
+    path (it shares our import name). Installed there with pip on first use; its own imports (TensorFlow,
+    OpenCV, pandas, requests, Pillow) are in our environment already."""
+    peer_dir = peer_dir.resolve()
+    if not (peer_dir / "fer" / "fer.py").is_file():
+        install = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(peer_dir), f"fer=={PEER_VERSION}"],
+            capture_output=True,
+            text=True,
+        )
+        if install.returncode:
+            return {"error": f"pip could not install fer=={PEER_VERSION}: {install.stderr.strip().splitlines()[-1:]}"}
+    with tempfile.TemporaryDirectory() as tmp:  # generated frames only, deleted on return
+        path = Path(tmp) / "frames.npz"
+        np.savez(path, **{str(n): f for n, f in frames.items()})
+        env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3"}
+        run = subprocess.run(
+            [sys.executable, "-c", _PEER_CODE, str(peer_dir), str(path), PEER_VERSION, str(repeat)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp,
+        )
+    if run.returncode:
+        return {"error": f"the fer package failed: {(run.stderr.strip().splitlines() or ['no message'])[-1]}"}
+    return {int(k): v for k, v in json.loads(run.stdout.strip().splitlines()[-1]).items()}
+
+
+def run(samples: Path | None = None, data: Path | None = None, repeat: int = 50, with_peer: bool = True) -> dict:
     analyzer = Analyzer.default()
-    faces = np.random.default_rng(0).integers(0, 256, (64, 48, 48), dtype=np.uint8)
-    frame, source = one_face_frame(samples)
-    gray = to_gray(frame)
-    batch_ms = _median_ms(lambda: analyzer.classifier(faces), repeat)
-    live_mean, live_p90 = live_ms_per_frame(analyzer, frame)
-    return {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "frame": source,
-        "faces_in_frame": len(analyzer.analyze(frame).faces),
-        "classifier_ms_1face": round(_median_ms(lambda: analyzer.classifier(faces[:1]), repeat * 4), 3),
-        "faces_per_s_batched": round(64 / (batch_ms / 1000)),
-        "detector_ms_640x480": round(_median_ms(lambda: analyzer.detector(gray), repeat), 2),
-        "e2e_ms_1face": round(_median_ms(lambda: analyzer.analyze(frame), repeat), 2),
-        "live_ms_per_frame_1face": round(live_mean, 2),
-        "live_ms_per_frame_1face_p90": round(live_p90, 2),
+    classifier = analyzer.classifier
+    live_detector = stream_detector()
+    frames, source = bench_frames(samples)
+    batch = np.random.default_rng(0).integers(0, 256, (BATCH, 48, 48), dtype=np.uint8)
+    figures: dict = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "frames": source,
+        "detect_every": StreamAnalyzer.DETECT_EVERY,
     }
+    for n, frame in frames.items():
+        ms, shown = stream_ms(classifier, frame)
+        key = f"e2e_ms_{n}face{'s' if n > 1 else ''}"
+        figures[key] = round(float(ms["median"]), 2)
+        figures[f"{key}_mean_p90"] = [round(float(ms["mean"]), 2), round(float(ms["p90"]), 2)]
+        figures[f"faces_shown_{n}"] = shown
+    figures["live_ms_per_frame_1face_with_drawing"] = round(live_ms_per_frame(classifier, frames[1]), 2)
+    figures["classifier_ms_1face"] = round(_median_ms(lambda: classifier(batch[:1]), repeat * 4), 3)
+    figures["faces_per_s_batched"] = round(BATCH / (_median_ms(lambda: classifier(batch), repeat) / 1000))
+    figures["classifier_batch"] = BATCH
+    figures["classifier_mirror_averaging"] = classifier.flip  # two passes per face, as the app runs it
+    for w, h in ((640, 480), (1280, 720)):
+        gray = cv2.resize(to_gray(frames[6]), (w, h))
+        figures[f"detector_ms_{w}x{h}"] = round(_median_ms(lambda: live_detector(gray), repeat), 2)
+    gray = to_gray(frames[6])
+    figures["photo_detector_ms_640x480"] = round(_median_ms(lambda: analyzer.detector(gray), max(repeat // 5, 3)), 2)
+    figures["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures["detector_hits_live"] = detector_hits(live_detector, samples)
+    figures["detector_hits_photo"] = detector_hits(analyzer.detector, samples)
+    figures |= publictest_accuracy(data) or {"publictest_accuracy": None}
+    figures["startup_s_to_first_prediction"] = round(startup_s(), 2)
+    theirs = peer(frames, max(repeat // 2, 5)) if with_peer else {"error": "skipped (--no-peer)"}
+    if "error" in theirs:
+        figures |= {"peer_e2e_ms_1face": None, "peer_e2e_ms_6faces": None, "peer_note": theirs["error"]}
+    else:
+        figures |= {
+            "peer_e2e_ms_1face": round(theirs[1]["ms"], 2),
+            "peer_e2e_ms_6faces": round(theirs[6]["ms"], 2),
+            "peer_faces_found": {n: v["faces"] for n, v in theirs.items()},
+            "peer_note": f"fer=={PEER_VERSION} from PyPI (Haar + its TFLite model), same frames, every frame detected",
+            "speedup_vs_peer_1face": round(theirs[1]["ms"] / figures["e2e_ms_1face"], 1),
+            "speedup_vs_peer_6faces": round(theirs[6]["ms"] / figures["e2e_ms_6faces"], 1),
+        }
+    return figures

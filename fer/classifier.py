@@ -24,7 +24,7 @@ class EmotionClassifier:
     """``classifier(faces)``: uint8 grey faces (N, 48, 48) -> probabilities (N, 7) in EMOTIONS order.
 
     One interpreter is shared by every caller (app sessions, WebRTC threads); a lock serialises calls,
-    which take about a millisecond per face. The input tensor is resized only when the batch
+    which take about 0.2 ms for one face (the shipped model's weights are int8, see ``train.export``). The input tensor is resized only when the batch
     size changes. With ``flip=True`` each face is also classified mirrored, in the same batch, and the
     two distributions are averaged (test-time augmentation: faces are left-right symmetric, the
     model's errors are not).

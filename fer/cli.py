@@ -111,7 +111,12 @@ def cmd_bench(args) -> int:
 
     from .bench import run
 
-    figures = run(Path(args.samples) if args.samples else None, repeat=args.repeat)
+    figures = run(
+        Path(args.samples) if args.samples else None,
+        Path(args.data) if args.data else None,
+        repeat=args.repeat,
+        with_peer=not args.no_peer,
+    )
     if args.json:
         print(json.dumps(figures))
     else:
@@ -160,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("bench", help="time detection, classification and the whole pipeline")
-    p.add_argument("--samples", help="folder with faceapi_happy.jpg for a real face (default: generated frame)")
+    p.add_argument("--samples", help="the sample photos (../shared/samples) for frames of real faces (default: generated frames)")
+    p.add_argument("--data", help="FER2013 .csv/.csv.gz: report the model's PublicTest accuracy next to its speed")
+    p.add_argument("--no-peer", action="store_true", help="do not time the `fer` package from PyPI")
     p.add_argument("--repeat", type=int, default=50, help="timed repetitions per figure")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)

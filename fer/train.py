@@ -142,8 +142,12 @@ def train(cfg: TrainConfig) -> dict:
 
 
 def export(model, out: Path) -> None:
-    """Write ``fer_cnn.keras`` (weights only, no optimizer state) and ``fer_cnn.tflite``, the float32
-    TFLite flatbuffer that the app runs."""
+    """Write ``fer_cnn.keras`` (weights only, no optimizer state) and ``fer_cnn.tflite``, the TFLite
+    flatbuffer that the app runs. The flatbuffer's weights are quantized to int8 (dynamic-range
+    quantization: activations stay float, so no calibration data is needed). On the shipped model this
+    made the runtime 3.3x faster in batches (3,053 -> 10,019 faces/s on 2 cores) for 0.06 points of
+    PublicTest accuracy with mirror averaging (65.62% -> 65.56%); full int8 with calibration was only
+    7% faster still and cost 0.31 points."""
     import keras
     import tensorflow as tf
 
@@ -151,4 +155,5 @@ def export(model, out: Path) -> None:
     plain.set_weights(model.get_weights())
     plain.save(out / "fer_cnn.keras")
     converter = tf.lite.TFLiteConverter.from_keras_model(plain)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
     (out / "fer_cnn.tflite").write_bytes(converter.convert())

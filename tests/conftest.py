@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fer.bench import KNOWN_FACES
 from fer.imageio import load_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,19 +23,7 @@ SHARED = Path(os.environ.get("FER_SHARED", ROOT.parent / "shared"))
 SAMPLES = SHARED / "samples"
 FER2013_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"
 
-# Faces per sample photo, counted by eye.
-SAMPLE_FACES = {
-    "faceapi_angry.jpg": 1,
-    "faceapi_disgusted.jpg": 1,
-    "faceapi_fearful.jpg": 1,
-    "faceapi_happy.jpg": 1,
-    "faceapi_neutral.jpg": 1,
-    "faceapi_sad.jpg": 1,
-    "faceapi_surprised.jpg": 1,
-    "facerec_two_people.jpg": 2,
-    "wujie_angry_man.jpg": 1,
-    "wujie_crying_woman.jpg": 1,
-}
+SAMPLE_FACES = KNOWN_FACES  # faces per sample photo, counted by eye
 
 
 @pytest.fixture(scope="session")

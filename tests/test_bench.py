@@ -1,0 +1,48 @@
+"""`python -m fer bench`: the figures exist, describe real faces, and meet the speed targets."""
+
+import json
+
+import pytest
+
+from fer.bench import FACE_COUNTS, bench_frames, detector_hits
+
+from .conftest import run_cli
+
+REQUIRED = ("e2e_ms_1face", "e2e_ms_6faces", "faces_per_s_batched", "peer_e2e_ms_1face")
+
+
+def test_bench_on_frames_of_real_faces(samples):
+    out = run_cli("bench", "--samples", str(samples), "--json", "--repeat", "10")
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert all(key in figures for key in REQUIRED), figures
+    assert "sample photos" in figures["frames"]
+    for n in FACE_COUNTS:  # every face of each frame is tracked and shown
+        assert figures[f"faces_shown_{n}"] == n
+    assert figures["detector_hits_live"]["hit_rate"] == 1.0 and figures["detector_hits_live"]["extra"] == 0
+    # The targets on two cores (measured: 1.4 ms and 2.5 ms). Throughput measured 5,200-5,400 faces/s
+    # on an idle machine and 2,400-2,800 beside a live browser session; the float32 model ~1,500 idle.
+    assert figures["e2e_ms_1face"] <= 10 and figures["e2e_ms_6faces"] <= 20
+    assert figures["faces_per_s_batched"] >= 2000
+    assert figures["peak_memory_mb"] < 1000 and figures["startup_s_to_first_prediction"] < 10
+    if figures["peer_e2e_ms_1face"] is None:  # the fer package could not be installed or run here
+        assert figures["peer_note"]
+    else:
+        assert figures["speedup_vs_peer_1face"] >= 3 and figures["speedup_vs_peer_6faces"] >= 3
+
+
+def test_without_samples_the_frames_say_they_have_no_faces():
+    frames, source = bench_frames(None)
+    assert sorted(frames) == list(FACE_COUNTS)
+    assert all(f.shape == (480, 640, 3) for f in frames.values())
+    assert "WITHOUT faces" in source
+    assert detector_hits(lambda gray: [], None) is None
+
+
+@pytest.mark.parametrize("flag", ["--no-peer"])
+def test_bench_prints_a_table_without_the_peer(flag):
+    out = run_cli("bench", "--repeat", "3", flag)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(None, 1) for line in out.stdout.splitlines())
+    assert lines["peer_e2e_ms_1face"].strip() == "None" and "skipped" in lines["peer_note"]
+    assert float(lines["e2e_ms_1face"]) > 0
