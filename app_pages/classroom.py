@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import probability_bars, timeline_chart
-from app_pages.resources import MAX_PHOTO_MB, MAX_VIDEO_MB, MAX_VIDEO_MINUTES, MIN_FACES, RETENTION_DAYS, analyzer, store
+from app_pages.resources import MAX_PHOTO_MB, MAX_VIDEO_MB, MAX_VIDEO_MINUTES, MIN_FACES, RETENTION_DAYS, analyzer, mode_toggle, store
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.mood import negative_streak, rows_to_csv, session_report, shown, valence
@@ -175,6 +175,7 @@ def recorded_lecture() -> None:
     )
     video = st.file_uploader("Video", type=VIDEO_TYPES, key="lecture", max_upload_size=MAX_VIDEO_MB)
     bucket = st.select_slider("Timeline step (seconds)", [1, 2, 5, 10, 30, 60], value=5)
+    mode = mode_toggle("lecture_mode")
     if video is not None and video.size > MAX_VIDEO_MB * 2**20:
         st.error(f"{video.name} is {video.size / 2**20:.0f} MB; the limit is {MAX_VIDEO_MB} MB.")
     elif video is not None:
@@ -182,7 +183,7 @@ def recorded_lecture() -> None:
         try:
             fps, timeline = analyze_video(
                 video,  # an in-memory file: decoded without a copy, never written to disk
-                analyzer().classifier,
+                analyzer(mode).classifier,
                 bucket_s=bucket,
                 max_seconds=MAX_VIDEO_MINUTES * 60,
                 progress=lambda done: bar.progress(done, text=f"Analysing {video.name}… {done:.0%}"),

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import probability_bars
-from app_pages.resources import MAX_PHOTO_MB, analyzer
+from app_pages.resources import MAX_PHOTO_MB, analyzer, mode_toggle
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.render import draw
@@ -16,6 +16,8 @@ IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 st.title("Emotions in a photo")
 st.caption("Every face is found and labelled with one of seven expressions. The photo stays in memory: nothing is saved.")
 
+with st.sidebar:
+    mode = mode_toggle("photo_mode")
 upload = st.file_uploader(
     "Photo", type=IMAGE_TYPES, max_upload_size=MAX_PHOTO_MB, help=f"JPEG, PNG, WebP, BMP, GIF or TIFF up to {MAX_PHOTO_MB} MB"
 )
@@ -33,7 +35,7 @@ except ImageError as err:
     st.error(f"Cannot use {upload.name}: {str(err).replace('the upload', 'the file')}.")
     st.stop()
 
-result = analyzer().analyze(image)
+result = analyzer(mode).analyze(image)
 left, right = st.columns([3, 2])
 left.image(draw(image, result), caption=f"{upload.name}: {result.width}x{result.height}", width="stretch")
 

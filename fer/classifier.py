@@ -11,8 +11,10 @@ import os
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from .calibration import apply_temperature
 from .emotions import EMOTIONS
 from .preprocess import preprocess
 
@@ -27,10 +29,13 @@ class EmotionClassifier:
     which take about 0.2 ms for one face (the shipped model's weights are int8, see ``train.export``). The input tensor is resized only when the batch
     size changes. With ``flip=True`` each face is also classified mirrored, in the same batch, and the
     two distributions are averaged (test-time augmentation: faces are left-right symmetric, the
-    model's errors are not).
+    model's errors are not). The output is temperature-scaled with the temperature fitted for that
+    setting (``python -m fer calibrate``), read from the JSON file beside the model.
     """
 
-    def __init__(self, path: str | Path | None = None, threads: int | None = None, flip: bool = False):
+    def __init__(
+        self, path: str | Path | None = None, threads: int | None = None, flip: bool = False, zooms: tuple[float, ...] = ()
+    ):
         from ai_edge_litert.interpreter import Interpreter
 
         self.path = Path(path or os.environ.get("FER_MODEL") or DEFAULT_MODEL)
@@ -43,16 +48,25 @@ class EmotionClassifier:
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = 0
         self._lock = threading.Lock()
-        self.flip = flip
+        self.flip, self.zooms = flip, tuple(zooms)
+        self.temperature = load_temperatures(self.path)[self.setting]
+
+    @property
+    def setting(self) -> str:
+        """The name of this combination of views, under which its temperature is stored."""
+        return "accurate" if self.zooms else "mirrored" if self.flip else "plain"
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:
+        faces = np.asarray(faces)
         x = preprocess(faces)
-        if len(x) == 0:
+        n = len(x)
+        if n == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
-        if not self.flip:
-            return self._run(x)
-        probs = self._run(np.concatenate([x, x[:, :, ::-1]]))
-        return (probs[: len(x)] + probs[len(x) :]) / 2
+        views = [x] + [preprocess(zoom(faces, factor)) for factor in self.zooms]
+        if self.flip:
+            views += [v[:, :, ::-1] for v in views]
+        probs = self._run(np.concatenate(views) if len(views) > 1 else x)
+        return apply_temperature(probs.reshape(len(views), n, -1).mean(axis=0), self.temperature)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         with self._lock:
@@ -68,3 +82,25 @@ class EmotionClassifier:
         """Probabilities for a large array of faces, in fixed-size batches (evaluation)."""
         parts = [self(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, len(EMOTIONS)), np.float32)
+
+
+def calibration_file(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def load_temperatures(model_path: Path) -> dict[str, float]:
+    """{"plain": T, "mirrored": T, "accurate": T} from the model's calibration file; 1.0 (no scaling) without one."""
+    import json
+
+    path = calibration_file(model_path)
+    found = json.loads(path.read_text()).get("temperature", {}) if path.is_file() else {}
+    return {setting: float(found.get(setting, 1.0)) for setting in ("plain", "mirrored", "accurate")}
+
+
+def zoom(faces: np.ndarray, factor: float) -> np.ndarray:
+    """Centre crops of uint8 faces (N, 48, 48), enlarged ``factor`` times back to 48x48: the face seen
+    a little closer (a test-time view of the accurate mode)."""
+    side = faces.shape[1]
+    crop = int(round(side / factor))
+    start = (side - crop) // 2
+    return np.stack([cv2.resize(f[start : start + crop, start : start + crop], (side, side), interpolation=cv2.INTER_LINEAR) for f in faces])

@@ -52,7 +52,7 @@ def cmd_video(args) -> int:
     if args.bucket <= 0 or args.sample_fps <= 0:
         raise UserError("--bucket and --sample-fps must be positive")
     try:
-        fps, timeline = analyze_video(args.path, Analyzer.default().classifier, args.bucket, args.sample_fps)
+        fps, timeline = analyze_video(args.path, Analyzer.default(args.mode).classifier, args.bucket, args.sample_fps)
     except VideoError as err:
         raise UserError(f"{args.path}: {err}") from None
     rows = [{"t": r["t"], "faces": r["faces"], "distribution": r["distribution"]} for r in timeline.rows()]
@@ -80,6 +80,26 @@ def cmd_evaluate(args) -> int:
         print(json.dumps(report.to_dict()))
     else:
         print(report.table())
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .calibration import calibrate
+
+    try:
+        summary = calibrate(args.data, split=args.split, model=args.model)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from None
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"fitted on {summary['fitted_on']}")
+    for setting in summary["temperature"]:
+        f = summary[setting]
+        print(
+            f"{setting:<9} T={summary['temperature'][setting]:.4f}  accuracy {f['accuracy']:.2%}  ECE {f['ece_before']:.2%} -> "
+            f"{f['ece_after']:.2%} (cross-fitted {f['ece_after_cross_fitted']:.2%})  NLL {f['nll_before']:.4f} -> {f['nll_after']:.4f}"
+        )
     return 0
 
 
@@ -139,14 +159,19 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, type=type(default), default=default, help=f"default: {default}")
 
 
+MODE_HELP = "fast (default): each face as is and mirrored; accurate: two closer views too, 3x the classifier's time"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .pipeline import MODES
+
     parser = argparse.ArgumentParser(prog="python -m fer", description="Facial emotion recognition (FER2013 classes).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("image", help="find every face in a photo and classify its emotion")
     p.add_argument("path")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--mode", choices=["fast"], default="fast", help="model mode (default: fast)")
+    p.add_argument("--mode", choices=list(MODES), default="fast", help=MODE_HELP)
     p.set_defaults(func=cmd_image)
 
     p = sub.add_parser("video", help="mood timeline of a recorded video (mp4, webm, mov, mkv, avi...)")
@@ -155,14 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-fps", type=float, default=5.0, help="frames analysed per second of video (default: 5)")
     p.add_argument("--json", action="store_true", help='print {"fps", "timeline": [{"t", "faces", "distribution"}]}')
     p.add_argument("--csv", metavar="FILE", help="also write the timeline (shares and mean probabilities) as CSV")
+    p.add_argument("--mode", choices=list(MODES), default="fast", help=MODE_HELP)
     p.set_defaults(func=cmd_video)
 
     p = sub.add_parser("evaluate", help="accuracy of the model on a labelled dataset")
     p.add_argument("data", help="FER2013 .csv/.csv.gz, or a folder DATA/<emotion>/*.png|jpg")
     p.add_argument("--split", help="only rows with this Usage value (e.g. PublicTest)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--mode", choices=["fast"], default="fast", help="model mode (default: fast)")
+    p.add_argument("--mode", choices=list(MODES), default="fast", help=MODE_HELP)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("calibrate", help="fit the temperatures that calibrate the probabilities (writes models/fer_cnn.json)")
+    p.add_argument("data", help="FER2013 .csv/.csv.gz or .npz")
+    p.add_argument("--split", default="PublicTest", help="rows to fit on (default: PublicTest; never PrivateTest)")
+    p.add_argument("--model", help="the .tflite model (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("bench", help="time detection, classification and the whole pipeline")
     p.add_argument("--samples", help="the sample photos (../shared/samples) for frames of real faces (default: generated frames)")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .calibration import expected_calibration_error
 from .data import load_dataset
 from .emotions import EMOTIONS
 from .preprocess import SIZE
@@ -18,6 +19,14 @@ class Report:
     labels: np.ndarray  # true class per face
     predicted: np.ndarray  # predicted class per face
     no_face: int = 0  # photos where detection found no face (counted as wrong)
+    probabilities: np.ndarray | None = None  # (faces, 7), for calibration figures
+
+    @property
+    def ece(self) -> float | None:
+        """Expected calibration error of the faces classified (15 equal-width confidence bins)."""
+        if self.probabilities is None or not len(self.labels):
+            return None
+        return expected_calibration_error(self.probabilities, self.labels)
 
     @property
     def n(self) -> int:
@@ -44,6 +53,7 @@ class Report:
             "n": self.n,
             "per_class_recall": {e: (round(r, 6) if r is not None else None) for e, r in self.per_class_recall().items()},
             "confusion": self.confusion.tolist(),
+            "expected_calibration_error": None if self.ece is None else round(self.ece, 6),
         }
         if self.no_face:
             out["no_face"] = self.no_face
@@ -51,6 +61,8 @@ class Report:
 
     def table(self) -> str:
         lines = [f"accuracy {self.accuracy:.2%} on {self.n} faces"]
+        if self.ece is not None:
+            lines.append(f"expected calibration error {self.ece:.2%}")
         if self.no_face:
             lines.append(f"({self.no_face} photos had no detectable face and count as errors)")
         lines.append("")
@@ -89,4 +101,4 @@ def evaluate(data: str | Path, split: str | None = None, mode: str = "fast") -> 
     if not crops:
         return Report(np.zeros(0, np.int64), np.zeros(0, np.int64), no_face)
     probs = analyzer.classifier.predict_many(np.stack(crops))
-    return Report(np.asarray(labels, np.int64), probs.argmax(axis=1), no_face)
+    return Report(np.asarray(labels, np.int64), probs.argmax(axis=1), no_face, probs)

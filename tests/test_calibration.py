@@ -1,0 +1,70 @@
+"""Temperature scaling and calibration error on synthetic outputs whose calibration is known."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fer.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability
+from fer.classifier import DEFAULT_MODEL, EmotionClassifier, calibration_file, load_temperatures
+
+
+def _calibrated(n: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and labels drawn from those very probabilities: calibrated by construction."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 2, (n, 7))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = np.array([rng.choice(7, p=p) for p in probs])
+    return probs, labels
+
+
+def test_calibrated_outputs_have_small_error_and_temperature_one():
+    probs, labels = _calibrated()
+    assert expected_calibration_error(probs, labels) < 0.015
+    assert fit_temperature(probs, labels) == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("temperature", [0.5, 2.0])
+def test_the_fit_undoes_a_known_distortion(temperature):
+    probs, labels = _calibrated()
+    distorted = apply_temperature(probs, 1 / temperature)  # over- or under-confident
+    assert expected_calibration_error(distorted, labels) > 0.05
+    fitted = fit_temperature(distorted, labels)
+    assert fitted == pytest.approx(temperature, rel=0.08)
+    assert expected_calibration_error(apply_temperature(distorted, fitted), labels) < 0.015
+
+
+def test_scaling_keeps_the_label_and_the_sum():
+    probs, _ = _calibrated(500)
+    for t in (0.3, 1.0, 3.0):
+        scaled = apply_temperature(probs, t)
+        assert np.allclose(scaled.sum(1), 1, atol=1e-5)
+        assert (scaled.argmax(1) == probs.argmax(1)).all()
+
+
+def test_reliability_bins_count_every_face():
+    probs, labels = _calibrated(1000)
+    bins = reliability(probs, labels, bins=10)
+    assert len(bins) == 10 and sum(b["n"] for b in bins) == 1000
+    assert all(b["low"] <= b["confidence"] <= b["high"] for b in bins if b["n"])
+
+
+def test_the_shipped_model_carries_its_temperatures():
+    saved = json.loads(calibration_file(DEFAULT_MODEL).read_text())
+    assert "PublicTest" in saved["fitted_on"]
+    temperatures = load_temperatures(DEFAULT_MODEL)
+    assert set(temperatures) == {"plain", "mirrored", "accurate"}
+    assert all(0.5 < t < 2 for t in temperatures.values())
+    assert EmotionClassifier(flip=True).temperature == temperatures["mirrored"]
+
+
+def test_a_model_without_calibration_file_is_left_unscaled(tmp_path):
+    copy = tmp_path / "model.tflite"
+    copy.write_bytes(DEFAULT_MODEL.read_bytes())
+    assert load_temperatures(copy) == {"plain": 1.0, "mirrored": 1.0, "accurate": 1.0}
+
+
+def test_accurate_views_give_one_distribution_per_face():
+    faces = np.random.default_rng(2).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    probs = EmotionClassifier(flip=True, zooms=(1.1, 1.2))(faces)
+    assert probs.shape == (3, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
