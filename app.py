@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from app_pages.resources import limit_malloc_arenas
+
 st.set_page_config(page_title="fer: facial emotion recognition", page_icon=":material/mood:", layout="wide")
 
 pages = [
@@ -11,4 +13,5 @@ pages = [
     st.Page("app_pages/join.py", title="Join a class", icon=":material/login:", url_path="join"),
     st.Page("app_pages/about.py", title="About & limits", icon=":material/info:"),
 ]
+limit_malloc_arenas()
 st.navigation(pages).run()

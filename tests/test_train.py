@@ -5,6 +5,8 @@ import json
 import numpy as np
 
 from fer.classifier import EmotionClassifier
+from fer.data import Dataset
+from fer.train import TrainConfig, class_weights, training_targets
 
 from .conftest import run_cli
 from .test_data import write_fer_csv
@@ -15,8 +17,14 @@ def test_train_exports_a_working_model_and_resumes(tmp_path):
     rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(48)]
     rows += [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(14)]
     data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
+    votes = tmp_path / "ferplus.csv"
+    votes.write_text("Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n")
+    with votes.open("a") as out:
+        for i, (_, _, usage) in enumerate(rows):
+            out.write(f"{usage},fer{i:07d}.png,{i % 10},0,{10 - i % 10},0,0,0,0,0,0,0\n")
     args = ["train", "--data", str(data), "--out", str(tmp_path / "out"), "--checkpoints", str(tmp_path / "ck")]
     args += ["--widths", "4", "8", "--convs", "1", "1", "--batch-size", "16"]
+    args += ["--class-weight", "sqrt", "--erasing", "0.5", "--ferplus", str(votes), "--ferplus-weight", "0.3"]
 
     first = run_cli(*args, "--epochs", "1")
     assert first.returncode == 0, first.stderr[-2000:]
@@ -30,3 +38,26 @@ def test_train_exports_a_working_model_and_resumes(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     epochs_logged = (tmp_path / "ck" / "history.csv").read_text().strip().splitlines()[1:]
     assert [line.split(",")[0] for line in epochs_logged] == ["0", "1"]
+
+
+def test_class_weights_favour_rare_classes_and_average_one():
+    labels = np.array([3] * 90 + [1] * 10)
+    for how, ratio in (("none", 1.0), ("sqrt", 3.0), ("balanced", 9.0)):
+        w = class_weights(labels, how)
+        assert abs(w[labels].mean() - 1) < 1e-6
+        assert abs(w[1] / w[3] - ratio) < 1e-4
+        assert w[0] == 0  # a class absent from the data
+
+
+def test_ferplus_votes_mix_into_the_labels_of_the_training_rows(tmp_path):
+    votes = tmp_path / "votes.csv"
+    votes.write_text(
+        "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
+        "Training,a.png,0,10,0,0,0,0,0,0,0,0\n"  # all annotators: happiness
+        "Training,b.png,0,0,0,0,0,0,0,0,0,10\n"  # not a face: keeps its FER2013 label
+        "PublicTest,c.png,10,0,0,0,0,0,0,0,0,0\n"
+    )
+    data = Dataset(np.zeros((3, 48, 48), np.uint8), np.array([0, 4, 6]), np.array(["Training", "Training", "PublicTest"]))
+    targets = training_targets(TrainConfig(data="x", ferplus=str(votes), ferplus_weight=0.5), data)
+    assert targets.shape == (2, 7)
+    assert np.allclose(targets[0], [0.5, 0, 0, 0.5, 0, 0, 0]) and np.allclose(targets[1], np.eye(7)[4])
