@@ -18,8 +18,11 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
+# MALLOC_ARENA_MAX=2: glibc gives each allocating thread its own malloc arena, and the video threads'
+# frame buffers fragment them; over a 10-minute live session the server's memory crept up 19 MB without
+# it and stayed in an 8 MB band with it (tools/live_soak.py, README).
 run: $(VENV)/.run-deps
-	$(BIN)/streamlit run app.py
+	MALLOC_ARENA_MAX=2 $(BIN)/streamlit run app.py
 
 test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest

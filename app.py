@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from app_pages.resources import limit_malloc_arenas
-
 st.set_page_config(page_title="fer: facial emotion recognition", page_icon=":material/mood:", layout="wide")
 
 pages = [
@@ -13,5 +11,4 @@ pages = [
     st.Page("app_pages/join.py", title="Join a class", icon=":material/login:", url_path="join"),
     st.Page("app_pages/about.py", title="About & limits", icon=":material/info:"),
 ]
-limit_malloc_arenas()
 st.navigation(pages).run()

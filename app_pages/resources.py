@@ -1,6 +1,5 @@
 """What the pages share: the analyzer, created once per server process, and the WebRTC settings."""
 
-import ctypes
 import json
 import os
 
@@ -8,20 +7,6 @@ import streamlit as st
 
 from fer.pipeline import Analyzer
 from fer.store import Store
-
-
-@st.cache_resource
-def limit_malloc_arenas() -> bool:
-    """Cap glibc's malloc arenas at 2 for this server process (what MALLOC_ARENA_MAX=2 does), once.
-
-    Each thread that allocates (WebRTC, the video callback, script runs) otherwise gets an arena of its
-    own, and frame-sized buffers freed in one thread and allocated in another fragment them: over a
-    10-minute live session the server's memory crept from 362 to 381 MB and was still rising; with two
-    arenas it stayed in a 352-360 MB band (tools/live_soak.py). Not glibc (macOS): nothing to do."""
-    try:
-        return ctypes.CDLL("libc.so.6").mallopt(-8, 2) == 1  # -8: M_ARENA_MAX
-    except (OSError, AttributeError):
-        return False
 
 
 def mode_toggle(key: str) -> str:
