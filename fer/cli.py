@@ -132,7 +132,8 @@ def cmd_export(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    export(keras.models.load_model(args.model, compile=False), out)
+    if not export(keras.models.load_model(args.model, compile=False), out):
+        raise UserError(f"wrote {out / 'fer_cnn.keras'}; the .tflite needs TensorFlow, which is not installed here")
     print(f"wrote {out / 'fer_cnn.keras'} and {out / 'fer_cnn.tflite'}")
     return 0
 

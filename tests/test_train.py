@@ -39,6 +39,12 @@ def test_train_exports_a_working_model_and_resumes(tmp_path):
     epochs_logged = (tmp_path / "ck" / "history.csv").read_text().strip().splitlines()[1:]
     assert [line.split(",")[0] for line in epochs_logged] == ["0", "1"]
 
+    # A checkpoint holds the training model (augmentation + network); export takes the network out of it.
+    exported = run_cli("export", str(tmp_path / "ck" / "best.keras"), "--out", str(tmp_path / "again"))
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    again = EmotionClassifier(tmp_path / "again" / "fer_cnn.tflite")(rows[0][1][None])
+    assert again.shape == (1, 7) and abs(again.sum() - 1) < 1e-5
+
 
 def test_class_weights_favour_rare_classes_and_average_one():
     labels = np.array([3] * 90 + [1] * 10)
