@@ -22,39 +22,61 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "fer_cnn.tflite"
 
 
-class EmotionClassifier:
-    """``classifier(faces)``: uint8 grey faces (N, 48, 48) -> probabilities (N, 7) in EMOTIONS order.
+class _Network:
+    """One LiteRT interpreter of a model file; the input tensor is resized only when the batch size changes."""
 
-    One interpreter is shared by every caller (app sessions, WebRTC threads); a lock serialises calls,
-    which take about 0.2 ms for one face (the shipped model's weights are int8, see ``train.export``). The input tensor is resized only when the batch
-    size changes. With ``flip=True`` each face is also classified mirrored, in the same batch, and the
-    two distributions are averaged (test-time augmentation: faces are left-right symmetric, the
-    model's errors are not). The output is temperature-scaled with the temperature fitted for that
-    setting (``python -m fer calibrate``), read from the JSON file beside the model.
-    """
-
-    def __init__(
-        self, path: str | Path | None = None, threads: int | None = None, flip: bool = False, zooms: tuple[float, ...] = ()
-    ):
+    def __init__(self, path: Path, threads: int):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.path = Path(path or os.environ.get("FER_MODEL") or DEFAULT_MODEL)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"model file {self.path} not found (train one with `python -m fer train`)")
-        self._interpreter = Interpreter(
-            model_path=str(self.path), num_threads=threads or min(os.cpu_count() or 1, 4)
-        )
+        if not path.is_file():
+            raise FileNotFoundError(f"model file {path} not found (train one with `python -m fer train`)")
+        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = 0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if len(x) != self._batch:
+            self._interpreter.resize_tensor_input(self._input, x.shape)
+            self._interpreter.allocate_tensors()
+            self._batch = len(x)
+        self._interpreter.set_tensor(self._input, x)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output).copy()
+
+
+class EmotionClassifier:
+    """``classifier(faces)``: uint8 grey faces (N, 48, 48) -> probabilities (N, 7) in EMOTIONS order.
+
+    One instance is shared by every caller (app sessions, WebRTC threads); a lock serialises calls,
+    which take about 0.2 ms for one face (the shipped model's weights are int8, see ``train.export``).
+    All views of all faces go through the network in one batch, and their distributions are averaged:
+    with ``flip=True`` each face is also classified mirrored (faces are left-right symmetric, the
+    model's errors are not); ``zooms`` adds closer views (centre crops enlarged by these factors);
+    ``members`` adds other model files (an ensemble), each seeing the same views. The output is
+    temperature-scaled with the temperature fitted for that setting (``python -m fer calibrate``), read
+    from the JSON file beside the (first) model.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        threads: int | None = None,
+        flip: bool = False,
+        zooms: tuple[float, ...] = (),
+        members: tuple[str | Path, ...] = (),
+    ):
+        self.path = Path(path or os.environ.get("FER_MODEL") or DEFAULT_MODEL)
+        threads = threads or min(os.cpu_count() or 1, 4)
+        self._networks = [_Network(p, threads) for p in (self.path, *(MODELS_DIR / m for m in members))]
         self._lock = threading.Lock()
-        self.flip, self.zooms = flip, tuple(zooms)
+        self.flip, self.zooms, self.members = flip, tuple(zooms), tuple(members)
         self.temperature = load_temperatures(self.path)[self.setting]
 
     @property
     def setting(self) -> str:
-        """The name of this combination of views, under which its temperature is stored."""
-        return "accurate" if self.zooms else "mirrored" if self.flip else "plain"
+        """The name of this combination of views and models, under which its temperature is stored."""
+        return "accurate" if self.zooms or self.members else "mirrored" if self.flip else "plain"
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:
         faces = np.asarray(faces)
@@ -65,18 +87,10 @@ class EmotionClassifier:
         views = [x] + [preprocess(zoom(faces, factor)) for factor in self.zooms]
         if self.flip:
             views += [v[:, :, ::-1] for v in views]
-        probs = self._run(np.concatenate(views) if len(views) > 1 else x)
-        return apply_temperature(probs.reshape(len(views), n, -1).mean(axis=0), self.temperature)
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
+        batch = np.concatenate(views) if len(views) > 1 else x
         with self._lock:
-            if len(x) != self._batch:
-                self._interpreter.resize_tensor_input(self._input, x.shape)
-                self._interpreter.allocate_tensors()
-                self._batch = len(x)
-            self._interpreter.set_tensor(self._input, x)
-            self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output).copy()
+            probs = np.mean([network(batch) for network in self._networks], axis=0)
+        return apply_temperature(probs.reshape(len(views), n, -1).mean(axis=0), self.temperature)
 
     def predict_many(self, faces: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Probabilities for a large array of faces, in fixed-size batches (evaluation)."""

@@ -57,3 +57,12 @@ def test_shipped_weights_are_int8():
     tensors = Interpreter(model_path=str(DEFAULT_MODEL)).get_tensor_details()
     kernels = [t for t in tensors if t["name"].endswith("convolution") and np.prod(t["shape"]) > 288]
     assert len(kernels) == 5 and all(t["dtype"] == np.int8 for t in kernels)
+
+
+def test_an_ensemble_averages_its_members():
+    """Two copies of one model average to that model's output; the setting becomes "accurate"."""
+    faces = np.random.default_rng(3).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    single, doubled = EmotionClassifier(flip=True), EmotionClassifier(flip=True, members=(DEFAULT_MODEL.name,))
+    assert doubled.setting == "accurate" and single.setting == "mirrored"
+    single.temperature = doubled.temperature = 1.0
+    assert np.allclose(single(faces), doubled(faces), atol=1e-6)

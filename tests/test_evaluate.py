@@ -54,5 +54,5 @@ def test_photo_folder_goes_through_face_detection(samples, tmp_path):
 def test_accurate_mode_is_at_least_as_accurate_and_calibrated(fer2013_csv):
     fast = evaluate(fer2013_csv, split="PublicTest")
     accurate = evaluate(fer2013_csv, split="PublicTest", mode="accurate")
-    assert accurate.accuracy >= fast.accuracy  # measured 65.87% against 65.56%
+    assert accurate.accuracy >= fast.accuracy + 0.01  # measured 67.07% against 65.56%
     assert accurate.ece <= 0.03
