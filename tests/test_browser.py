@@ -168,6 +168,18 @@ def test_live_page_without_a_face(server, tmp_path):
         browser.close()
 
 
+def _restart(page) -> bool:
+    """START after a STOP, until frames flow. On two cores shared with three browsers a click can land
+    while the component is still re-rendering after STOP and be lost; then START shows again and is
+    clicked once more (without this, the test failed in 2 of 6 runs here: once waiting for START to
+    show again, once waiting for frames after it)."""
+    for _ in range(2):
+        _webrtc_button(page, "START").click(timeout=60_000)
+        if _wait(lambda: _metric(page, "Frames/s") > 0, timeout=45):
+            return True
+    return False
+
+
 def test_parallel_sessions_stop_start_and_dropped_connections(server, tmp_path, samples):
     """Three viewers stream at once for a minute; then STOP/START cycles and a page closed mid-stream
     leave no threads behind (the server's thread count goes back to where it was)."""
@@ -191,13 +203,10 @@ def test_parallel_sessions_stop_start_and_dropped_connections(server, tmp_path, 
         time.sleep(5)
         baseline = _threads(server.pid)
         for _ in range(3):
-            # The component can take a while to offer START again on two busy cores: wait as for the first.
-            _webrtc_button(pages[0], "START").click(timeout=60_000)
-            assert _wait(lambda: _metric(pages[0], "Frames/s") > 0, timeout=60)
+            assert _restart(pages[0]), "no frames after START"
             _webrtc_button(pages[0], "STOP").click(timeout=60_000)
             time.sleep(2)
-        _webrtc_button(pages[1], "START").click(timeout=60_000)
-        assert _wait(lambda: _metric(pages[1], "Frames/s") > 0, timeout=60)
+        assert _restart(pages[1]), "no frames after START"
         pages[1].close()  # the connection drops without STOP
         time.sleep(5)
         assert _threads(server.pid) <= baseline + 2, (baseline, _threads(server.pid))
