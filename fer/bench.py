@@ -33,7 +33,7 @@ FRAME_W, FRAME_H = 640, 480
 CLIP_FRAMES = 150  # frames per end-to-end measurement (5 s of 30 fps video)
 BATCH = 32  # faces per classifier call for the throughput figure: a class in one frame
 
-# Faces in each sample photo of ../shared/samples, counted by eye.
+# Faces in each of the project's sample photos (the folder given with --samples), counted by eye.
 KNOWN_FACES = {
     "faceapi_angry.jpg": 1,
     "faceapi_disgusted.jpg": 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -13,6 +14,15 @@ from .emotions import EMOTIONS
 
 class UserError(Exception):
     """A problem with the user's input: reported as one line on stderr, exit status 2."""
+
+
+@contextlib.contextmanager
+def _data_errors():
+    """A missing or unreadable dataset is the user's problem to fix: one line, exit status 2."""
+    try:
+        yield
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from None
 
 
 def _quiet_tensorflow() -> None:
@@ -72,10 +82,8 @@ def cmd_video(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate
 
-    try:
+    with _data_errors():
         report = evaluate(args.data, split=args.split, mode=args.mode)
-    except (FileNotFoundError, ValueError) as err:
-        raise UserError(str(err)) from None
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
@@ -86,10 +94,8 @@ def cmd_evaluate(args) -> int:
 def cmd_calibrate(args) -> int:
     from .calibration import calibrate
 
-    try:
+    with _data_errors():
         summary = calibrate(args.data, split=args.split, model=args.model)
-    except (FileNotFoundError, ValueError) as err:
-        raise UserError(str(err)) from None
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -106,10 +112,8 @@ def cmd_calibrate(args) -> int:
 def cmd_baselines(args) -> int:
     from .baselines import run, table
 
-    try:
+    with _data_errors():
         rows = run(args.data, split=args.split)
-    except (FileNotFoundError, ValueError) as err:
-        raise UserError(str(err)) from None
     print(json.dumps(rows) if args.json else table(rows))
     return 0
 
@@ -216,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_baselines)
 
     p = sub.add_parser("bench", help="time detection, classification and the whole pipeline")
-    p.add_argument("--samples", help="the sample photos (../shared/samples) for frames of real faces (default: generated frames)")
+    p.add_argument("--samples", help="a folder of the sample photos named in fer.bench.KNOWN_FACES, for frames of real faces (default: generated frames)")
     p.add_argument("--data", help="FER2013 .csv/.csv.gz: report the model's PublicTest accuracy next to its speed")
     p.add_argument("--no-peer", action="store_true", help="do not time the `fer` package from PyPI")
     p.add_argument("--repeat", type=int, default=50, help="timed repetitions per figure")

@@ -10,7 +10,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+from .classifier import MODELS_DIR
 
 
 @dataclass(frozen=True)
