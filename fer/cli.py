@@ -122,7 +122,8 @@ def cmd_train(args) -> int:
     from .train import TrainConfig, train
 
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
-    summary = train(TrainConfig(**values))
+    with _data_errors():
+        summary = train(TrainConfig(**values))
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -20,6 +20,10 @@ from .emotions import EMOTIONS
 from .preprocess import preprocess
 
 
+# class weighting against imbalance: the power of 1/share
+WEIGHTINGS = {"none": 0.0, "sqrt": 0.5, "balanced": 1.0}
+
+
 @dataclass
 class TrainConfig:
     data: str = ""  # FER2013 .csv/.csv.gz (or the .npz arrays); required
@@ -50,10 +54,23 @@ class TrainConfig:
     # mixed into the one-hot FER2013 label with this weight (0 = FER2013 labels only)
     ferplus: str = ""
     ferplus_weight: float = 0.5
+    # knowledge distillation: the calibrated probabilities of this classifier mode of the shipped models
+    # (fer.pipeline.MODES, e.g. "accurate", the ensemble) on each training face, mixed into its target
+    # with this weight ("" = off)
+    teacher: str = ""
+    teacher_weight: float = 0.5
     seed: int = 2013
     limit: int = 0  # use only the first N training rows (smoke tests); 0 = all
     keep: str = "best"  # which weights to export: "best" PublicTest epoch, or the "last" epoch of the schedule
     init_from: str = ""  # start from this .keras model's weights (a second, fine-tuning cycle); "" = scratch
+
+    def __post_init__(self):
+        from .pipeline import MODES
+
+        choices = {"class_weight": WEIGHTINGS, "teacher": ("", *MODES), "keep": ("best", "last")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {getattr(self, name)!r}")
 
 
 def augmenter(cfg: TrainConfig):
@@ -77,16 +94,16 @@ def augmenter(cfg: TrainConfig):
 def class_weights(labels: np.ndarray, how: str) -> np.ndarray:
     """Loss weight per class (EMOTIONS order), scaled so that the mean weight over ``labels`` is 1."""
     share = np.bincount(labels, minlength=len(EMOTIONS)) / len(labels)
-    power = {"none": 0.0, "sqrt": 0.5, "balanced": 1.0}
-    if how not in power:
-        raise ValueError(f"class_weight must be one of {', '.join(power)}, not {how!r}")
-    weights = np.where(share > 0, np.maximum(share, 1e-12) ** -power[how], 0.0)
+    if how not in WEIGHTINGS:
+        raise ValueError(f"class_weight must be one of {', '.join(WEIGHTINGS)}, not {how!r}")
+    weights = np.where(share > 0, np.maximum(share, 1e-12) ** -WEIGHTINGS[how], 0.0)
     return (weights / (weights[labels].mean())).astype(np.float32)
 
 
 def training_targets(cfg: TrainConfig, data) -> np.ndarray:
-    """Targets for the training rows: one-hot FER2013 labels, mixed with the FER+ votes when asked.
-    Faces whose FER+ votes fall outside our classes (contempt, unknown, not a face) keep their label."""
+    """Targets for the training rows: one-hot FER2013 labels, mixed with the FER+ votes and with a
+    teacher's probabilities when asked. Faces whose FER+ votes fall outside our classes (contempt,
+    unknown, not a face) keep their label."""
     from .data import read_ferplus_votes
 
     onehot = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
@@ -96,7 +113,15 @@ def training_targets(cfg: TrainConfig, data) -> np.ndarray:
             raise ValueError(f"{cfg.ferplus} has {len(votes)} rows and {cfg.data} {len(onehot)}: they must be the same rows")
         voted = votes.sum(axis=1) > 0
         onehot[voted] = (1 - cfg.ferplus_weight) * onehot[voted] + cfg.ferplus_weight * votes[voted]
-    return onehot[data.usage == cfg.train_split]
+    targets = onehot[data.usage == cfg.train_split]
+    if cfg.teacher and cfg.teacher_weight > 0:
+        from .classifier import EmotionClassifier
+        from .pipeline import MODES
+
+        faces = np.asarray(data.images)[data.usage == cfg.train_split]
+        taught = EmotionClassifier(**MODES[cfg.teacher]).predict_many(faces)
+        targets = (1 - cfg.teacher_weight) * targets + cfg.teacher_weight * taught
+    return targets.astype(np.float32)
 
 
 def train(cfg: TrainConfig) -> dict:

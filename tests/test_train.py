@@ -6,6 +6,7 @@ import numpy as np
 
 from fer.classifier import EmotionClassifier
 from fer.data import Dataset
+from fer.pipeline import MODES
 from fer.train import TrainConfig, class_weights, training_targets
 
 from .conftest import run_cli
@@ -67,3 +68,19 @@ def test_ferplus_votes_mix_into_the_labels_of_the_training_rows(tmp_path):
     targets = training_targets(TrainConfig(data="x", ferplus=str(votes), ferplus_weight=0.5), data)
     assert targets.shape == (2, 7)
     assert np.allclose(targets[0], [0.5, 0, 0, 0.5, 0, 0, 0]) and np.allclose(targets[1], np.eye(7)[4])
+
+
+def test_a_teacher_mode_mixes_its_probabilities_into_the_targets():
+    faces = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    data = Dataset(faces, np.array([0, 1, 3, 6, 2]), np.array(["Training"] * 4 + ["PublicTest"]))
+    targets = training_targets(TrainConfig(data="x", teacher="fast", teacher_weight=0.25), data)
+    taught = EmotionClassifier(**MODES["fast"])(faces[:4])
+    assert targets.shape == (4, 7) and np.allclose(targets.sum(axis=1), 1, atol=1e-5)
+    assert np.allclose(targets, 0.75 * np.eye(7)[[0, 1, 3, 6]] + 0.25 * taught, atol=1e-6)
+
+
+def test_an_unknown_teacher_or_class_weighting_is_a_one_line_error(tmp_path):
+    for flag, value in (("--teacher", "oracle"), ("--class-weight", "lots"), ("--keep", "worst")):
+        result = run_cli("train", "--data", str(tmp_path / "none.csv.gz"), flag, value)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert flag[2:].replace("-", "_") in result.stderr and value in result.stderr
