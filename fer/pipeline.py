@@ -49,9 +49,9 @@ class FrameResult:
 
 
 # Classifier views and models per mode, with PublicTest accuracy (model card): "fast" averages each face
-# with its mirror image (64.42% -> 65.56%); "accurate" averages three independently trained networks
-# (fer_cnn_b and fer_cnn_c were trained with class weights and random erasing) over four views of each
-# face (as is and 1.1x closer, each mirrored): 67.07%, disgust recall 57.1%, at 6x the fast mode's cost.
+# with its mirror image (66.04% -> 67.93%); "accurate" averages three independently trained networks (the
+# fast one, and fer_cnn_b and fer_cnn_c, smaller) over four views of each face (as is and 1.1x closer,
+# each mirrored): 68.71%.
 MODES: dict[str, dict] = {
     "fast": {"flip": True},
     "accurate": {"flip": True, "zooms": (1.1,), "members": ("fer_cnn_b.tflite", "fer_cnn_c.tflite")},

@@ -20,10 +20,10 @@ def test_bench_on_frames_of_real_faces(samples):
     for n in FACE_COUNTS:  # every face of each frame is tracked and shown
         assert figures[f"faces_shown_{n}"] == n
     assert figures["detector_hits_live"]["hit_rate"] == 1.0 and figures["detector_hits_live"]["extra"] == 0
-    # The targets on two cores (measured: 1.4 ms and 2.5 ms). Throughput measured 5,200-5,400 faces/s
-    # on an idle machine and 2,400-2,800 beside a live browser session; the float32 model ~1,500 idle.
+    # The targets on two cores (measured: 2.2 ms and 4.5 ms), and the live model's budget of 1 ms per
+    # face (measured 0.46 ms for one face with its mirror image, 2,088 faces/s in batches of 32).
     assert figures["e2e_ms_1face"] <= 10 and figures["e2e_ms_6faces"] <= 20
-    assert figures["faces_per_s_batched"] >= 2000
+    assert figures["classifier_ms_1face"] <= 1.0 and figures["faces_per_s_batched"] >= 1000
     assert figures["peak_memory_mb"] < 1000 and figures["startup_s_to_first_prediction"] < 10
     if figures["peer_e2e_ms_1face"] is None:  # the fer package could not be installed or run here
         assert figures["peer_note"]
