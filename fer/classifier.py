@@ -49,7 +49,7 @@ class EmotionClassifier:
     """``classifier(faces)``: uint8 grey faces (N, 48, 48) -> probabilities (N, 7) in EMOTIONS order.
 
     One instance is shared by every caller (app sessions, WebRTC threads); a lock serialises calls,
-    which take about 0.2 ms for one face (the shipped model's weights are int8, see ``train.export``).
+    which take about 0.5 ms for one face (the shipped model's weights are int8, see ``train.export``).
     All views of all faces go through the network in one batch, and their distributions are averaged:
     with ``flip=True`` each face is also classified mirrored (faces are left-right symmetric, the
     model's errors are not); ``zooms`` adds closer views (centre crops enlarged by these factors);

@@ -176,7 +176,7 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, type=type(default), default=default, help=f"default: {default}")
 
 
-MODE_HELP = "fast (default): one network, each face as is and mirrored; accurate: three networks, four views, 6x the time"
+MODE_HELP = "fast (default): one network, each face as is and mirrored; accurate: three networks, four views, 4x the time"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,8 @@ Usage: .venv/bin/python tools/train_cost.py [NAME ...]   (default: every archite
 For each architecture of ``fer.model.build_model`` it times 60 training steps (batch 64, the training
 augmentation included, random data: the cost does not depend on the pixels) and converts the median
 step into minutes per FER2013 epoch (449 steps), then exports the network to int8 TFLite, as ``fer export`` does,
-and times the app's fast-mode call for one face (a batch of two: the face and its mirror image).
+and times the app's fast-mode call for one face (``EmotionClassifier(flip=True)``: the face and its
+mirror image in one batch).
 The figures decide what can be trained in one session on a 2-core CPU, and what fits the 1 ms per face
 budget of the live page.
 """
@@ -36,14 +37,14 @@ STEPS, BATCH, EPOCH_STEPS = 60, 64, 449
 def main(names: list[str]) -> None:
     import keras
 
-    from fer.classifier import _Network
+    from fer.classifier import EmotionClassifier
     from fer.model import build_model
     from fer.train import TrainConfig, augmenter, export
 
     rng = np.random.default_rng(0)
     x = rng.random((STEPS * BATCH, 48, 48, 1), dtype=np.float32)
     y = keras.utils.to_categorical(rng.integers(0, 7, len(x)), 7)
-    face = x[:2]
+    face = rng.integers(0, 256, (1, 48, 48), dtype=np.uint8)
     print(f"{'architecture':<34} {'parameters':>10} {'ms/step':>8} {'min/epoch':>9} {'ms/face':>8}")
     for name, (widths, convs) in ARCHITECTURES.items():
         if names and not any(n in name for n in names):
@@ -59,7 +60,7 @@ def main(names: list[str]) -> None:
 
         with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
             export(network, Path(out))  # the converter prints its saved artifact's signature
-            runtime = _Network(Path(out) / "fer_cnn.tflite", threads=2)  # the app's own runtime
+            runtime = EmotionClassifier(Path(out) / "fer_cnn.tflite", threads=2, flip=True)  # the fast mode
         for _ in range(20):
             runtime(face)
         started = time.perf_counter()
