@@ -168,16 +168,25 @@ def test_live_page_without_a_face(server, tmp_path):
         browser.close()
 
 
-def _restart(page) -> bool:
-    """START after a STOP, until frames flow. On two cores shared with three browsers a click can land
-    while the component is still re-rendering after STOP and be lost; then START shows again and is
-    clicked once more (without this, the test failed in 2 of 6 runs here: once waiting for START to
-    show again, once waiting for frames after it)."""
-    for _ in range(2):
-        _webrtc_button(page, "START").click(timeout=60_000)
-        if _wait(lambda: _metric(page, "Frames/s") > 0, timeout=45):
+def _start(page, started) -> bool:
+    """Click START until ``started()`` holds. On two cores shared with several browsers a click can land
+    while the component is still re-rendering (after STOP, or after the consent rerun on the join page)
+    and be lost; then START is still there and is clicked once more. Without this, the parallel-sessions
+    test failed in 2 of 6 runs here; the class test failed once in CI with fewer than three students shown."""
+    for attempt in range(2):
+        start = _webrtc_button(page, "START")
+        if attempt == 0 or start.is_visible():  # else the first click did land: give it more time
+            if attempt:
+                print("START clicked again: the first click was lost")
+            start.click(timeout=60_000)
+        if _wait(started, timeout=45):
             return True
     return False
+
+
+def _restart(page) -> bool:
+    """START after a STOP, until frames flow."""
+    return _start(page, lambda: _metric(page, "Frames/s") > 0)
 
 
 def test_parallel_sessions_stop_start_and_dropped_connections(server, tmp_path, samples):
@@ -234,15 +243,17 @@ def test_class_mood_with_several_students(server, tmp_path, samples):
             page = browser.new_page()
             page.goto(join)
             page.get_by_text("I agree").click()
-            _webrtc_button(page, "START").click(timeout=60_000)
+            connected = page.get_by_text("Connected.")
+            assert _start(page, lambda: connected.count() > 0), f"{photo}: the student never connected"
             students.append(browser)
 
         started = time.monotonic()
-        assert _wait(lambda: _metric(dashboard, "Students streaming now") == 3, timeout=60), "students missing"
+        streaming = lambda: _metric(dashboard, "Students streaming now")  # noqa: E731
+        assert _wait(lambda: streaming() == 3, timeout=60), f"{streaming():g} students shown, 3 streaming"
         assert _wait(lambda: _metric(dashboard, "Faces") >= 3, timeout=30)
         mood = dashboard.locator('[data-testid="stMarkdownContainer"]:has-text("Mood:")').first.inner_text()
         assert {"happy", "surprise"} <= set(re.findall(r"([a-z]+) \d+%", mood)), mood
-        print(f"dashboard showed 3 students {time.monotonic() - started:.1f} s after the last START")
+        print(f"dashboard showed 3 students {time.monotonic() - started:.1f} s after the last one connected")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         dashboard.screenshot(path=str(SCREENSHOTS / "class.png"), full_page=True)
 
