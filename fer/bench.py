@@ -51,7 +51,8 @@ PEER_VERSION = "25.10.3"  # the `fer` package on PyPI
 PEER_DIR = Path("build/peer-fer")
 
 
-def _median_ms(fn, repeat: int) -> float:
+def median_ms(fn, repeat: int) -> float:
+    """The median wall time of ``fn()`` in milliseconds, over ``repeat`` calls after one warm-up call."""
     fn()  # warm-up: first calls allocate
     times = []
     for _ in range(repeat):
@@ -237,17 +238,17 @@ def run(samples: Path | None = None, data: Path | None = None, repeat: int = 50,
         figures[f"{key}_mean_p90"] = [round(float(ms["mean"]), 2), round(float(ms["p90"]), 2)]
         figures[f"faces_shown_{n}"] = shown
     figures["live_ms_per_frame_1face_with_drawing"] = round(live_ms_per_frame(classifier, frames[1]), 2)
-    figures["classifier_ms_1face"] = round(_median_ms(lambda: classifier(batch[:1]), repeat * 4), 3)
-    figures["faces_per_s_batched"] = round(BATCH / (_median_ms(lambda: classifier(batch), repeat) / 1000))
+    figures["classifier_ms_1face"] = round(median_ms(lambda: classifier(batch[:1]), repeat * 4), 3)
+    figures["faces_per_s_batched"] = round(BATCH / (median_ms(lambda: classifier(batch), repeat) / 1000))
     figures["classifier_batch"] = BATCH
     figures["classifier_mirror_averaging"] = classifier.flip  # two passes per face, as the app runs it
     one_pass = EmotionClassifier(flip=False)
-    figures["faces_per_s_batched_one_pass"] = round(BATCH / (_median_ms(lambda: one_pass(batch), repeat) / 1000))
+    figures["faces_per_s_batched_one_pass"] = round(BATCH / (median_ms(lambda: one_pass(batch), repeat) / 1000))
     for w, h in ((640, 480), (1280, 720)):
         gray = cv2.resize(to_gray(frames[6]), (w, h))
-        figures[f"detector_ms_{w}x{h}"] = round(_median_ms(lambda: live_detector(gray), repeat), 2)
+        figures[f"detector_ms_{w}x{h}"] = round(median_ms(lambda: live_detector(gray), repeat), 2)
     gray = to_gray(frames[6])
-    figures["photo_detector_ms_640x480"] = round(_median_ms(lambda: analyzer.detector(gray), max(repeat // 5, 3)), 2)
+    figures["photo_detector_ms_640x480"] = round(median_ms(lambda: analyzer.detector(gray), max(repeat // 5, 3)), 2)
     figures["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["detector_hits_live"] = detector_hits(live_detector, samples)
     figures["detector_hits_photo"] = detector_hits(analyzer.detector, samples)

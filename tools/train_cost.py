@@ -6,7 +6,7 @@ For each architecture of ``fer.model.build_model`` it times 60 training steps (b
 augmentation included, random data: the cost does not depend on the pixels) and converts the median
 step into minutes per FER2013 epoch (449 steps), then exports the network to int8 TFLite, as ``fer export`` does,
 and times the app's fast-mode call for one face (``EmotionClassifier(flip=True)``: the face and its
-mirror image in one batch).
+mirror image in one batch), the median of 200 calls, as ``python -m fer bench`` does.
 The figures decide what can be trained in one session on a 2-core CPU, and what fits the 1 ms per face
 budget of the live page.
 """
@@ -37,6 +37,7 @@ STEPS, BATCH, EPOCH_STEPS = 60, 64, 449
 def main(names: list[str]) -> None:
     import keras
 
+    from fer.bench import median_ms
     from fer.classifier import EmotionClassifier
     from fer.model import build_model
     from fer.train import TrainConfig, augmenter, export
@@ -61,12 +62,7 @@ def main(names: list[str]) -> None:
         with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
             export(network, Path(out))  # the converter prints its saved artifact's signature
             runtime = EmotionClassifier(Path(out) / "fer_cnn.tflite", threads=2, flip=True)  # the fast mode
-        for _ in range(20):
-            runtime(face)
-        started = time.perf_counter()
-        for _ in range(200):
-            runtime(face)
-        per_face = (time.perf_counter() - started) / 200 * 1000
+        per_face = median_ms(lambda: runtime(face), 200)  # as `python -m fer bench` times the classifier
         print(
             f"{name:<34} {network.count_params() / 1e6:>9.2f}M {step * 1000:>8.0f} "
             f"{step * EPOCH_STEPS / 60:>9.1f} {per_face:>8.2f}",
