@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test audit clean
+.PHONY: run test audit campaign clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(VENV)/.test-deps
 # Known vulnerabilities in the pinned dependencies (PyPI's advisory data); see SECURITY.md.
 audit: $(VENV)/.test-deps
 	$(BIN)/pip-audit --progress-spinner off
+
+# The long model-training campaign: starts it, or resumes it after its last finished epoch, in the
+# background at the lowest priority; state under ~/.cache/fer/campaign/ (tools/campaign.py status|plot).
+campaign: $(VENV)/.test-deps
+	$(BIN)/python tools/campaign.py start
 
 clean:
 	rm -rf $(VENV) .pytest_cache

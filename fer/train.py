@@ -1,9 +1,9 @@
 """Training: FER2013 Training rows in, the best model on PublicTest out (Keras on TensorFlow or JAX + TFLite).
 
 Every setting lives in :class:`TrainConfig` and is named once; ``python -m fer train --help`` lists them.
-Runs resume where they stopped: rerun the same command and Keras' BackupAndRestore picks up the last
-finished epoch (or extends a finished run when --epochs grows). Use a new --checkpoints folder for a new
-configuration.
+Runs resume exactly where they stopped: rerun the same command and it continues after the last finished
+epoch, with the same optimizer state, random states and schedule. Use a new --checkpoints folder for a
+new configuration. ``tools/campaign.py`` runs a long training in the background across sessions.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ class TrainConfig:
     checkpoints: str = "checkpoints"  # resumable state and the best model so far (git-ignored)
     train_split: str = "Training"
     select_split: str = "PublicTest"  # model selection only; never PrivateTest
-    epochs: int = 12
+    epochs: int = 12  # the planned length: the learning-rate schedule is defined over it
     batch_size: int = 64
+    optimizer: str = "adamw"  # "adamw", or "sgd" (Nesterov momentum), the long-campaign recipe
     learning_rate: float = 3e-3  # peak, after a linear warm-up
+    momentum: float = 0.9  # sgd only
     warmup_epochs: float = 1.0
-    weight_decay: float = 1e-4
+    weight_decay: float = 1e-4  # decoupled (scaled by the learning rate); not on batch-norm or biases
     label_smoothing: float = 0.1
     widths: tuple[int, ...] = (32, 64, 128, 256)
     convs: tuple[int, ...] = (1, 1, 2, 2)  # conv layers per block
@@ -63,11 +65,17 @@ class TrainConfig:
     limit: int = 0  # use only the first N training rows (smoke tests); 0 = all
     keep: str = "best"  # which weights to export: "best" PublicTest epoch, or the "last" epoch of the schedule
     init_from: str = ""  # start from this .keras model's weights (a second, fine-tuning cycle); "" = scratch
+    # export to --out only when the mirrored PublicTest accuracy beats this (e.g. the shipped model's);
+    # 0 = export the kept epoch once, at the end
+    export_above: float = 0.0
+    stop_after: int = 0  # end this run after this many epochs (a later run resumes); 0 = run to cfg.epochs
 
     def __post_init__(self):
         from .pipeline import MODES
 
-        choices = {"class_weight": WEIGHTINGS, "teacher": ("", *MODES), "keep": ("best", "last")}
+        choices = {
+            "class_weight": WEIGHTINGS, "teacher": ("", *MODES), "keep": ("best", "last"), "optimizer": ("adamw", "sgd")
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {getattr(self, name)!r}")
@@ -125,8 +133,74 @@ def training_targets(cfg: TrainConfig, data) -> np.ndarray:
     return targets.astype(np.float32)
 
 
+def _optimizer(cfg: TrainConfig, steps_per_epoch: int):
+    """The optimizer with its learning-rate schedule defined over the *planned* epochs: linear warm-up,
+    then cosine decay to zero at ``cfg.epochs``. It is a function of the optimizer's step counter, which is
+    checkpointed, so a resumed run continues the same curve."""
+    import keras
+
+    warmup = int(cfg.warmup_epochs * steps_per_epoch)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=cfg.learning_rate / 100,
+        warmup_target=cfg.learning_rate,
+        warmup_steps=warmup,
+        decay_steps=max(cfg.epochs * steps_per_epoch - warmup, 1),
+    )
+    if cfg.optimizer == "sgd":
+        opt = keras.optimizers.SGD(schedule, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay)
+    else:
+        opt = keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay)
+    opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])  # batch-norm and biases: no decay
+    return opt
+
+
+def _rng_states(model) -> list:
+    """The augmentation and dropout random-number states (Keras keeps them out of its weight files)."""
+    return [v for v in model.non_trainable_variables if "seed_generator_state" in v.path]
+
+
+def _save_state(trainer, ckpt: Path, epoch: int, best: float) -> None:
+    """Everything a resume needs, written atomically: weights and optimizer state (the step counter and
+    momenta) in one file, the finished epoch count, the best selection accuracy and the RNG states in
+    another. The epoch file is written last, so a kill between the two resumes from the older epoch and
+    redoes it (the weights file of the newer one is then overwritten)."""
+    tmp = ckpt / "state.tmp.weights.h5"
+    trainer.save_weights(tmp)
+    tmp.replace(ckpt / "state.weights.h5")
+    rng = {f"rng{i}": np.asarray(v.numpy()) for i, v in enumerate(_rng_states(trainer))}
+    with open(ckpt / "state.tmp.npz", "wb") as fh:
+        np.savez(fh, epoch=epoch, best=best, **rng)
+    (ckpt / "state.tmp.npz").replace(ckpt / "state.npz")
+
+
+def _load_state(trainer, ckpt: Path) -> tuple[int, float]:
+    """Restore a checkpoint written by :func:`_save_state`; (0, 0.0) when there is none."""
+    if not (ckpt / "state.npz").exists():
+        return 0, 0.0
+    trainer.optimizer.build(trainer.trainable_variables)
+    trainer.load_weights(ckpt / "state.weights.h5")
+    state = np.load(ckpt / "state.npz")
+    for i, v in enumerate(_rng_states(trainer)):
+        v.assign(state[f"rng{i}"])
+    return int(state["epoch"]), float(state["best"])
+
+
+def mirrored_accuracy(model, x: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Accuracy of ``model`` on ``x`` as is, and averaged with its mirror image (the fast mode's views)."""
+    plain = model.predict(x, batch_size=512, verbose=0)
+    mirror = model.predict(x[:, :, ::-1], batch_size=512, verbose=0)
+    return float((plain.argmax(1) == labels).mean()), float(((plain + mirror).argmax(1) == labels).mean())
+
+
 def train(cfg: TrainConfig) -> dict:
-    """Train, export the best PublicTest epoch (or the last, with ``keep="last"``); returns a summary.
+    """Train epoch by epoch, selecting on PublicTest; exports the best epoch (or the last, with
+    ``keep="last"``) and returns a summary.
+
+    Resumable exactly: after each epoch the weights, the optimizer state, the epoch and the random states
+    go to ``cfg.checkpoints``; the shuffle of epoch *e* is a function of (seed, e). Rerunning the same command
+    continues where a killed run stopped. Each epoch appends a row to ``history.csv`` (PublicTest accuracy
+    as is and mirrored). With ``export_above`` set, the network is exported to ``cfg.out`` each time its
+    mirrored PublicTest accuracy beats both that figure and every earlier epoch, and never otherwise.
 
     Backend-agnostic Keras: the data are numpy arrays and the augmentation runs as the first layers of
     the training model, so the same code trains on TensorFlow here and on JAX on a GPU machine
@@ -144,63 +218,66 @@ def train(cfg: TrainConfig) -> dict:
         y_train = y_train[: cfg.limit]
     x_train, x_val = preprocess(train_set.images), preprocess(select_set.images)
     weights = class_weights(train_set.labels, cfg.class_weight)[train_set.labels]
-    y_val = keras.utils.to_categorical(select_set.labels, len(EMOTIONS))
 
     steps = int(np.ceil(len(x_train) / cfg.batch_size))
-    warmup = int(cfg.warmup_epochs * steps)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=cfg.learning_rate / 100,
-        warmup_target=cfg.learning_rate,
-        warmup_steps=warmup,
-        decay_steps=max(cfg.epochs * steps - warmup, 1),
-    )
     model = build_model(tuple(cfg.widths), tuple(cfg.convs), cfg.dropout)
     if cfg.init_from:
         model.set_weights(keras.models.load_model(cfg.init_from, compile=False).get_weights())
     trainer = keras.Sequential([keras.Input(model.input_shape[1:]), augmenter(cfg), model], name="trainer")
     trainer.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg.weight_decay),
+        optimizer=_optimizer(cfg, steps),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
         metrics=["accuracy"],
     )
     ckpt = Path(cfg.checkpoints)
     ckpt.mkdir(parents=True, exist_ok=True)
-    best = ckpt / "best.keras"
+    (ckpt / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    first, best = _load_state(trainer, ckpt)
+    log = ckpt / "history.csv"
+    if not log.exists():
+        log.write_text("epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at\n")
+    out = Path(cfg.out)
+    exported = False
     started = time.time()
-    history = trainer.fit(
-        x_train,
-        y_train,
-        sample_weight=weights,
-        batch_size=cfg.batch_size,
-        shuffle=True,
-        validation_data=(x_val, y_val),
-        validation_batch_size=256,
-        epochs=cfg.epochs,
-        verbose=1,  # Keras' progress bar
-        callbacks=[
-            # Kept after the run, so that the same command with more --epochs extends it.
-            keras.callbacks.BackupAndRestore(str(ckpt / "backup"), delete_checkpoint=False),
-            keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", save_best_only=True),
-            keras.callbacks.CSVLogger(str(ckpt / "history.csv"), append=True),
-        ],
-    )
+    last = min(cfg.epochs, first + cfg.stop_after) if cfg.stop_after else cfg.epochs
+    for epoch in range(first, last):
+        t0 = time.time()
+        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x_train))
+        fit = trainer.fit(
+            x_train[order], y_train[order], sample_weight=weights[order], batch_size=cfg.batch_size,
+            shuffle=False, epochs=1, verbose=2,
+        )
+        plain, mirrored = mirrored_accuracy(model, x_val, select_set.labels)
+        lr = float(keras.ops.convert_to_numpy(trainer.optimizer.learning_rate))
+        if mirrored > best:
+            best = mirrored
+            model.save(ckpt / "best.keras")
+            if cfg.export_above and best > cfg.export_above:
+                exported = export(model, out)
+        _save_state(trainer, ckpt, epoch + 1, best)
+        with log.open("a") as fh:
+            fh.write(
+                f"{epoch},{lr:.6g},{fit.history['loss'][0]:.5f},{fit.history['accuracy'][0]:.5f},{plain:.5f},"
+                f"{mirrored:.5f},{time.time() - t0:.1f},{time.strftime('%Y-%m-%dT%H:%M:%S')}\n"
+            )
     seconds = time.time() - started
 
-    if cfg.keep == "best":
-        model = keras.models.load_model(best).get_layer(model.name)  # the network inside the trainer
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    exported = export(model, out)
+    if not cfg.export_above:
+        if cfg.keep == "best" and (ckpt / "best.keras").exists():
+            model = keras.models.load_model(ckpt / "best.keras")
+        exported = export(model, out)
     summary = {
         "config": asdict(cfg),
         "train_rows": int(len(x_train)),
-        "best_val_accuracy": float(max(history.history.get("val_accuracy", [0.0]))),
+        "epochs_done": last,
+        "best_val_accuracy_mirrored": best,
         "seconds_this_run": round(seconds, 1),
         "parameters": int(model.count_params()),
         "backend": keras.backend.backend(),
         "tflite_exported": exported,
     }
-    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if exported or not cfg.export_above:
+        (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
@@ -215,6 +292,7 @@ def export(model, out: Path) -> bool:
 
     if model.name == "trainer":  # a checkpoint of the training model: export the network inside it
         model = model.get_layer("fer_cnn")
+    out.mkdir(parents=True, exist_ok=True)
     plain = keras.Model.from_config(model.get_config())  # uncompiled: no optimizer state in the file
     plain.set_weights(model.get_weights())
     plain.save(out / "fer_cnn.keras")

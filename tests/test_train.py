@@ -84,3 +84,26 @@ def test_an_unknown_teacher_or_class_weighting_is_a_one_line_error(tmp_path):
         result = run_cli("train", "--data", str(tmp_path / "none.csv.gz"), flag, value)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert flag[2:].replace("-", "_") in result.stderr and value in result.stderr
+
+
+def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_path):
+    """Exact resume: weights, optimizer state (SGD momenta, step count), random states and the shuffle
+    of each epoch all continue, so 1 + 1 epochs give the very network that 2 epochs in one go give."""
+    import keras
+
+    rng = np.random.default_rng(3)
+    rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(64)]
+    rows += [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(14)]
+    data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
+    args = ["train", "--data", str(data), "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "16"]
+    args += ["--optimizer", "sgd", "--learning-rate", "0.05", "--erasing", "0.5", "--epochs", "2", "--keep", "last"]
+    whole = run_cli(*args, "--checkpoints", str(tmp_path / "a"), "--out", str(tmp_path / "a_out"))
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    for _ in range(2):
+        part = run_cli(*args, "--checkpoints", str(tmp_path / "b"), "--out", str(tmp_path / "b_out"), "--stop-after", "1")
+        assert part.returncode == 0, part.stderr[-2000:]
+    a = keras.models.load_model(tmp_path / "a_out" / "fer_cnn.keras").get_weights()
+    b = keras.models.load_model(tmp_path / "b_out" / "fer_cnn.keras").get_weights()
+    assert all(np.allclose(x, y, atol=1e-6) for x, y in zip(a, b))
+    logged = (tmp_path / "b" / "history.csv").read_text().strip().splitlines()
+    assert [line.split(",")[0] for line in logged[1:]] == ["0", "1"] and "val_accuracy_mirrored" in logged[0]
