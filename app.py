@@ -7,7 +7,7 @@ st.set_page_config(page_title="fer: facial emotion recognition", page_icon=":mat
 pages = [
     st.Page("app_pages/upload.py", title="Photo", icon=":material/photo:", default=True),
     st.Page("app_pages/live.py", title="Live camera", icon=":material/videocam:"),
-    st.Page("app_pages/classroom.py", title="Class mood", icon=":material/groups:", url_path="class"),
+    st.Page("app_pages/class_mood.py", title="Class mood", icon=":material/groups:", url_path="class"),
     st.Page("app_pages/join.py", title="Join a class", icon=":material/login:", url_path="join"),
     st.Page("app_pages/about.py", title="About & limits", icon=":material/info:"),
 ]

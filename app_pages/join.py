@@ -5,8 +5,8 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_pages.resources import MIN_FACES, analyzer, ice_servers, store
-from fer.classroom import ClassReporter
+from app_pages.resources import analyzer, rtc_configuration, store
+from fer.reporter import ClassReporter
 from fer.render import draw
 from fer.store import RoomNotFound
 
@@ -30,7 +30,7 @@ st.markdown(
 **Before you join, please read this.**
 
 - Your teacher sees only the **class as a whole**: how many faces are in view and the share of each
-  facial expression among them, once at least {MIN_FACES} faces are counted. Nobody sees your video,
+  facial expression among them, once at least {room.min_faces} faces are counted. Nobody sees your video,
   your face, or any number about you alone.
 - About one frame per second of your webcam is analysed in the server's memory and discarded at once.
   **No image is recorded or stored**; only the class's numbers are, for a limited time.
@@ -47,7 +47,7 @@ if not st.checkbox("I agree to share my facial expressions, anonymously and as p
 
 key = f"reporter_{code}"
 if key not in st.session_state:
-    st.session_state[key] = ClassReporter(store(), code, analyzer().classifier, room.bucket_s)
+    st.session_state[key] = ClassReporter(store(), code, analyzer(), room.bucket_s)
 reporter: ClassReporter = st.session_state[key]
 
 
@@ -67,7 +67,7 @@ ctx = webrtc_streamer(
     on_video_ended=reporter.flush,
     # Small frames at a low rate: the class needs about one analysis per second per student.
     media_stream_constraints={"video": {"width": 320, "height": 240, "frameRate": {"ideal": 5, "max": 10}}, "audio": False},
-    rtc_configuration={"iceServers": ice_servers()},
+    rtc_configuration=rtc_configuration(),
     async_processing=True,
 )
 

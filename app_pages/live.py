@@ -6,8 +6,9 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from app_pages.charts import probability_bars, timeline_chart
-from app_pages.resources import MAX_LIVE_FPS, analyzer, ice_servers
-from fer.stream import SENSITIVITY, LiveSession, LiveSettings
+from app_pages.resources import analyzer, rtc_configuration, settings
+from fer.pipeline import SENSITIVITY
+from fer.stream import LiveSession, LiveSettings
 
 PANEL_REFRESH_S = 0.5
 
@@ -16,7 +17,7 @@ st.caption("Frames are analysed in memory on the server and never stored; the ti
 
 with st.sidebar:
     st.header("Live settings")
-    settings = LiveSettings(
+    live_settings = LiveSettings(
         sensitivity=st.select_slider(
             "Face detector sensitivity",
             options=list(SENSITIVITY),
@@ -34,9 +35,9 @@ with st.sidebar:
 
 # One LiveSession per browser session; the video thread and this script share it through its lock.
 if "live_session" not in st.session_state:
-    st.session_state.live_session = LiveSession(analyzer().classifier, settings, max_fps=MAX_LIVE_FPS)
+    st.session_state.live_session = LiveSession(analyzer(), live_settings, max_fps=settings().max_live_fps)
 live: LiveSession = st.session_state.live_session
-live.configure(settings)
+live.configure(live_settings)
 
 
 def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
@@ -52,13 +53,13 @@ with video:
         mode=WebRtcMode.SENDRECV,
         video_frame_callback=on_frame,
         media_stream_constraints={"video": {"width": 640, "height": 480, "frameRate": {"ideal": 30}}, "audio": False},
-        rtc_configuration={"iceServers": ice_servers()},
+        rtc_configuration=rtc_configuration(),
         async_processing=True,
     )
 
 playing = ctx.state.playing
 if playing and not st.session_state.get("live_was_playing"):
-    live.start()  # a new timeline for each START
+    live.start()  # a new timeline and fresh figures for each START
 st.session_state.live_was_playing = playing
 
 
@@ -78,7 +79,7 @@ def panel() -> None:
         st.write("No face in view. Face the camera in good light.")
     else:
         st.markdown("  \n".join(f"**Face {f.track_id}**: {f.label} {f.confidence:.0%}" for f in faces))
-        table = pd.DataFrame([{"face": f.track_id} | f.probabilities for f in faces])
+        table = pd.DataFrame([{"face": f.track_id} | f.to_dict()["probabilities"] for f in faces])
         st.vega_lite_chart(*probability_bars(table, height=110))
 
 

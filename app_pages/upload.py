@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import probability_bars
-from app_pages.resources import MAX_PHOTO_MB, analyzer, mode_toggle
+from app_pages.resources import analyzer, mode_toggle, settings
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.render import draw
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
+MAX_PHOTO_MB = settings().max_photo_mb
 
 st.title("Emotions in a photo")
 st.caption("Every face is found and labelled with one of seven expressions. The photo stays in memory: nothing is saved.")
@@ -35,7 +36,7 @@ except ImageError as err:
     st.error(f"Cannot use {upload.name}: {str(err).replace('the upload', 'the file')}.")
     st.stop()
 
-result = analyzer(mode).analyze(image)
+result = analyzer(mode)(image)
 left, right = st.columns([3, 2])
 left.image(draw(image, result), caption=f"{upload.name}: {result.width}x{result.height}", width="stretch")
 
@@ -48,7 +49,7 @@ if not result.faces:
 
 rows = [
     {"face": i, "label": f.label, "confidence": f.confidence, "x": f.box[0], "y": f.box[1], "w": f.box[2], "h": f.box[3]}
-    | {e: f.probabilities[e] for e in EMOTIONS}
+    | f.to_dict()["probabilities"]
     for i, f in enumerate(result.faces, 1)
 ]
 table = pd.DataFrame(rows)

@@ -62,7 +62,8 @@ def run(data: str | Path, split: str = "PublicTest") -> list[dict]:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    from .pipeline import MODES, Analyzer
+    from .assets import MODES
+    from .pipeline import Analyzer
 
     dataset = load_dataset(data)
     train, test = dataset.split("Training"), dataset.split(split)
@@ -94,13 +95,3 @@ def run(data: str | Path, split: str = "PublicTest") -> list[dict]:
         predicted = classifier.predict_many(x_test).argmax(axis=1)
         rows.append(_scores(f"ours, {mode} mode", y_test, predicted, time.perf_counter() - start, len(y_test)))
     return rows
-
-
-def table(rows: list[dict]) -> str:
-    lines = [f"{'model':<36}{'accuracy':>9}{'disgust':>9}{'ms/face':>9}"]
-    for r in rows:
-        if r["accuracy"] is None:
-            lines.append(f"{r['model']:<36}{'-':>9}  ({r['note']})")
-        else:
-            lines.append(f"{r['model']:<36}{r['accuracy']:>9.2%}{r['recall']['disgust']:>9.1%}{r['ms_per_face']:>9.3f}")
-    return "\n".join(lines)

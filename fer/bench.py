@@ -24,9 +24,9 @@ import numpy as np
 
 from .classifier import EmotionClassifier
 from .imageio import load_image
-from .pipeline import Analyzer
+from .pipeline import Analyzer, stream_detector
 from .preprocess import to_gray
-from .stream import LiveSession, StreamAnalyzer, stream_detector
+from .stream import LiveSession
 
 FACE_COUNTS = (1, 2, 4, 6)
 FRAME_W, FRAME_H = 640, 480
@@ -98,10 +98,10 @@ def _clip(frame: np.ndarray) -> list[np.ndarray]:
     return [np.roll(frame, int(6 * np.sin(i / 10)), axis=1) for i in range(CLIP_FRAMES)]
 
 
-def stream_ms(classifier, frame: np.ndarray) -> tuple[dict, int]:
+def stream_ms(analyzer: Analyzer, frame: np.ndarray) -> tuple[dict, int]:
     """Per-frame milliseconds of the stream pipeline over a clip (median, mean, 90th percentile), and the
     number of faces it shows at the end."""
-    analyze = StreamAnalyzer(classifier, stream_detector())
+    analyze = analyzer.for_stream(stream_detector())
     clip, times = _clip(frame), []
     for i, image in enumerate(clip):
         start = time.perf_counter()
@@ -111,9 +111,9 @@ def stream_ms(classifier, frame: np.ndarray) -> tuple[dict, int]:
     return {"median": np.median(times), "mean": times.mean(), "p90": np.percentile(times, 90)}, len(result.faces)
 
 
-def live_ms_per_frame(classifier, frame: np.ndarray) -> float:
+def live_ms_per_frame(analyzer: Analyzer, frame: np.ndarray) -> float:
     """Mean milliseconds per frame of the live page's whole work: the stream pipeline plus drawing."""
-    live = LiveSession(classifier, max_fps=float("inf"))
+    live = LiveSession(analyzer, max_fps=float("inf"))
     clip = _clip(frame)
     start = time.perf_counter()
     for image in clip:
@@ -229,15 +229,15 @@ def run(samples: Path | None = None, data: Path | None = None, repeat: int = 50,
     figures: dict = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "frames": source,
-        "detect_every": StreamAnalyzer.DETECT_EVERY,
+        "detect_every": analyzer.for_stream().detect_every,
     }
     for n, frame in frames.items():
-        ms, shown = stream_ms(classifier, frame)
+        ms, shown = stream_ms(analyzer, frame)
         key = f"e2e_ms_{n}face{'s' if n > 1 else ''}"
         figures[key] = round(float(ms["median"]), 2)
         figures[f"{key}_mean_p90"] = [round(float(ms["mean"]), 2), round(float(ms["p90"]), 2)]
         figures[f"faces_shown_{n}"] = shown
-    figures["live_ms_per_frame_1face_with_drawing"] = round(live_ms_per_frame(classifier, frames[1]), 2)
+    figures["live_ms_per_frame_1face_with_drawing"] = round(live_ms_per_frame(analyzer, frames[1]), 2)
     figures["classifier_ms_1face"] = round(median_ms(lambda: classifier(batch[:1]), repeat * 4), 3)
     figures["faces_per_s_batched"] = round(BATCH / (median_ms(lambda: classifier(batch), repeat) / 1000))
     figures["classifier_batch"] = BATCH

@@ -14,12 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .assets import DEFAULT_MODEL, MODELS_DIR
 from .calibration import apply_temperature
 from .emotions import EMOTIONS
 from .preprocess import preprocess
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_MODEL = MODELS_DIR / "fer_cnn.tflite"
 
 
 class _Network:
@@ -66,12 +65,20 @@ class EmotionClassifier:
         zooms: tuple[float, ...] = (),
         members: tuple[str | Path, ...] = (),
     ):
-        self.path = Path(path or os.environ.get("FER_MODEL") or DEFAULT_MODEL)
+        self.path = Path(path or DEFAULT_MODEL)
         threads = threads or min(os.cpu_count() or 1, 4)
         self._networks = [_Network(p, threads) for p in (self.path, *(MODELS_DIR / m for m in members))]
         self._lock = threading.Lock()
         self.flip, self.zooms, self.members = flip, tuple(zooms), tuple(members)
         self.temperature = load_temperatures(self.path)[self.setting]
+
+    @property
+    def version(self) -> str:
+        """The model's name and the start of its file's SHA-256 (and its members'), for traceable exports."""
+        import hashlib
+
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in (self.path, *(MODELS_DIR / m for m in self.members))))
+        return f"{self.path.stem}-{digest.hexdigest()[:10]}"
 
     @property
     def setting(self) -> str:

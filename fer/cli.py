@@ -6,10 +6,12 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import sys
 
 from .emotions import EMOTIONS
+from .mood import rows_to_csv
 
 
 class UserError(Exception):
@@ -30,52 +32,109 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def write(
+    args, data, rows: list[dict] | None = None, text: str = "", percent: tuple[str, ...] = EMOTIONS, csv_rows: list[dict] | None = None
+) -> None:
+    """The one output writer of every command: ``--json`` prints ``data`` (one JSON document, or one per
+    line when ``data`` is a list of documents and ``args.json_lines``); otherwise ``text`` then ``rows`` as an
+    aligned table (columns named in ``percent`` as percentages). ``--csv FILE`` also writes ``csv_rows``
+    (default: ``rows``)."""
+    if getattr(args, "csv", None):
+        with open(args.csv, "w", newline="") as out:
+            out.write(rows_to_csv(csv_rows if csv_rows is not None else rows or []))
+    if getattr(args, "json", False):
+        docs = data if isinstance(data, list) and getattr(args, "json_lines", False) else [data]
+        if docs:
+            print("\n".join(json.dumps(d) for d in docs))
+        return
+    if text:
+        print(text)
+    if rows:
+        print(table(rows, percent))
+
+
+def table(rows: list[dict], percent: tuple[str, ...] = ()) -> str:
+    """Rows as a plain aligned text table."""
+    def cell(key, value):
+        if isinstance(value, float):
+            return f"{value:.1%}" if key in percent else f"{value:g}"
+        return "-" if value is None else str(value)
+
+    cells = [[cell(k, v) for k, v in row.items()] for row in rows]
+    header = list(rows[0])
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    lines = [header, *cells]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines)
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+def _image_paths(patterns: list[str]) -> list[str]:
+    """Files, folders (their images, sorted) and glob patterns, in the order given."""
+    import glob
+    from pathlib import Path
+
+    paths = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            paths += sorted(str(p) for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif not path.exists() and glob.has_magic(pattern):
+            matched = sorted(glob.glob(pattern, recursive=True))
+            if not matched:
+                raise UserError(f"{pattern}: no file matches")
+            paths += matched
+        else:
+            paths.append(pattern)
+    if not paths:
+        raise UserError(f"{' '.join(patterns)}: no image found")
+    return paths
+
+
 def cmd_image(args) -> int:
     from .imageio import ImageError, load_image
     from .pipeline import Analyzer
 
-    try:
-        image = load_image(args.path)
-    except ImageError as err:
-        raise UserError(str(err)) from None
-    result = Analyzer.default(mode=args.mode).analyze(image)
-    if args.json:
-        print(json.dumps(result.to_dict()))
-        return 0
-    print(f"{args.path}: {result.width}x{result.height}, {len(result.faces)} face(s)")
-    if not result.faces:
-        print("No face found.")
-        return 0
-    header = f"{'#':>2}  {'box (x, y, w, h)':<22} {'label':<9}" + "".join(f"{e:>9}" for e in EMOTIONS)
-    print(header)
-    for i, face in enumerate(result.faces, 1):
-        box = ", ".join(str(v) for v in face.box)
-        probs = "".join(f"{face.probabilities[e]:>9.1%}" for e in EMOTIONS)
-        print(f"{i:>2}  {box:<22} {face.label:<9}{probs}")
-    return 0
+    analyzer = Analyzer.default(mode=args.mode)
+    trace = {"mode": args.mode, "model": analyzer.classifier.version}
+    docs, rows, failed = [], [], 0
+    for path in _image_paths(args.paths):
+        try:
+            result = analyzer(load_image(path))
+        except ImageError as err:
+            print(f"error: {path}: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        docs.append({"file": path} | result.to_dict() | trace)
+        for i, face in enumerate(result.faces, 1):
+            d = face.to_dict()
+            rows.append(
+                {"file": path, "face": i, "x": d["box"][0], "y": d["box"][1], "w": d["box"][2], "h": d["box"][3],
+                 "score": d["score"], "label": d["label"]} | d["probabilities"]
+            )
+    if not docs:
+        return 2
+    faces = len(rows)
+    summary = f"{len(docs)} image(s), {faces} face(s), {args.mode} mode, model {trace['model']}" + ("" if faces else ". No face found.")
+    args.json_lines = True
+    write(args, docs, rows, summary, csv_rows=[r | trace for r in rows])
+    return 2 if failed else 0
 
 
 def cmd_video(args) -> int:
     from .pipeline import Analyzer
     from .video import VideoError, analyze_video
 
-    if args.bucket <= 0 or args.sample_fps <= 0:
-        raise UserError("--bucket and --sample-fps must be positive")
     try:
-        fps, timeline = analyze_video(args.path, Analyzer.default(args.mode).classifier, args.bucket, args.sample_fps)
+        fps, timeline = analyze_video(args.path, Analyzer.default(args.mode), args.bucket, args.sample_fps)
     except VideoError as err:
         raise UserError(f"{args.path}: {err}") from None
-    rows = [{"t": r["t"], "faces": r["faces"], "distribution": r["distribution"]} for r in timeline.rows()]
-    if args.csv:
-        with open(args.csv, "w", newline="") as out:
-            out.write(timeline.to_csv())
-    if args.json:
-        print(json.dumps({"fps": round(fps, 3), "timeline": rows}))
-        return 0
-    print(f"{args.path}: {fps:.2f} fps, {len(rows)} bucket(s) of {args.bucket:g} s; share of faces per emotion")
-    print(f"{'t (s)':>8} {'faces':>5}" + "".join(f"{e:>9}" for e in EMOTIONS))
-    for r in rows:
-        print(f"{r['t']:>8.1f} {r['faces']:>5}" + "".join(f"{r['distribution'][e]:>9.0%}" for e in EMOTIONS))
+    timeline_rows = timeline.rows()
+    rows = [{"t": r["t"], "faces": r["faces"]} | r["distribution"] for r in timeline_rows]
+    data = {"fps": round(fps, 3), "timeline": [{k: r[k] for k in ("t", "faces", "distribution")} for r in timeline_rows]}
+    text = f"{args.path}: {fps:.2f} fps, {len(rows)} bucket(s) of {args.bucket:g} s; share of faces per emotion"
+    write(args, data, rows, text, csv_rows=timeline_rows)
     return 0
 
 
@@ -84,37 +143,34 @@ def cmd_evaluate(args) -> int:
 
     with _data_errors():
         report = evaluate(args.data, split=args.split, mode=args.mode)
-    if args.json:
-        print(json.dumps(report.to_dict()))
-    else:
-        print(report.table())
+    write(args, report.to_dict(), text=report.table())
     return 0
 
 
 def cmd_calibrate(args) -> int:
-    from .calibration import calibrate
+    from .evaluate import calibrate
 
     with _data_errors():
         summary = calibrate(args.data, split=args.split, model=args.model)
-    if args.json:
-        print(json.dumps(summary))
-        return 0
-    print(f"fitted on {summary['fitted_on']}")
-    for setting in summary["temperature"]:
-        f = summary[setting]
-        print(
-            f"{setting:<9} T={summary['temperature'][setting]:.4f}  accuracy {f['accuracy']:.2%}  ECE {f['ece_before']:.2%} -> "
-            f"{f['ece_after']:.2%} (cross-fitted {f['ece_after_cross_fitted']:.2%})  NLL {f['nll_before']:.4f} -> {f['nll_after']:.4f}"
-        )
+    rows = [
+        {"setting": name, "temperature": t} | {k: summary[name][k] for k in ("accuracy", "ece_before", "ece_after", "ece_after_cross_fitted", "nll_before", "nll_after")}
+        for name, t in summary["temperature"].items()
+    ]
+    write(args, summary, rows, f"fitted on {summary['fitted_on']}", percent=("accuracy", "ece_before", "ece_after", "ece_after_cross_fitted"))
     return 0
 
 
 def cmd_baselines(args) -> int:
-    from .baselines import run, table
+    from .baselines import run
 
     with _data_errors():
         rows = run(args.data, split=args.split)
-    print(json.dumps(rows) if args.json else table(rows))
+    shown = [
+        {"model": r["model"], "accuracy": r["accuracy"], "disgust": (r.get("recall") or {}).get("disgust"),
+         "ms_per_face": r.get("ms_per_face"), "note": r.get("note", "")}
+        for r in rows
+    ]
+    write(args, rows, shown, percent=("accuracy", "disgust"))
     return 0
 
 
@@ -124,7 +180,7 @@ def cmd_train(args) -> int:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
     with _data_errors():
         summary = train(TrainConfig(**values))
-    print(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))  # always JSON: the run's record
     return 0
 
 
@@ -154,12 +210,102 @@ def cmd_bench(args) -> int:
         repeat=args.repeat,
         with_peer=not args.no_peer,
     )
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        width = max(map(len, figures))
-        print("\n".join(f"{k:<{width}}  {v}" for k, v in figures.items()))
+    write(args, figures, [{"figure": k, "value": v} for k, v in figures.items()])
     return 0
+
+
+# Option checks, run by argparse as ``type=``: a wrong value exits with status 2 and one line naming the option
+# ("error: argument --bucket: expected a number > 0, not 'nan' ...") before any work starts.
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line, like the commands' own errors (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind: type, low: float = 0, high: float | None = None, *, with_low: bool = False, with_high: bool = True):
+    """A finite int or float above ``low`` (or equal, ``with_low``) and up to ``high`` (``with_high``)."""
+    rule = f"{'an integer' if kind is int else 'a number'} {'>=' if with_low else '>'} {low:g}"
+    if high is not None:
+        rule += f" and {'<=' if with_high else '<'} {high:g}"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not (
+            math.isfinite(value)
+            and (value >= low if with_low else value > low)
+            and (high is None or (value <= high if with_high else value < high))
+        ):
+            raise argparse.ArgumentTypeError(f"expected {rule}, not {text!r}")
+        return value
+
+    return parse
+
+
+_positive = _number(float)
+_count = _number(int, 1, with_low=True)
+_fraction = _number(float, 0, 1, with_low=True)
+
+
+def _checked(text: str, check) -> str:
+    from pathlib import Path
+
+    try:
+        problem = check(Path(text))
+    except OSError as err:  # e.g. a name too long for the file system
+        problem = err.strerror or str(err)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text}: {problem}")
+    return text
+
+
+def _output_file(text: str) -> str:
+    """A file the command will write: its folder exists and is writable, and it is not itself a folder."""
+
+    def check(path):
+        if path.is_dir():
+            return "is a folder; expected a file name"
+        if not path.parent.is_dir():
+            return f"{path.parent} is a file, not a folder" if path.parent.exists() else f"the folder {path.parent} does not exist"
+        if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            return "cannot be written here (permission denied)"
+        return None
+
+    return _checked(text, check)
+
+
+def _output_folder(text: str) -> str:
+    """A folder the command will create if needed and write into."""
+
+    def check(path):
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir():
+            return f"{existing} is a file, not a folder"
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"cannot be written ({existing}: permission denied)"
+        return None
+
+    return _checked(text or ".", check)
+
+
+# Training settings with a range of their own; other numbers must be finite and >= 0 (0 = off or "all").
+_TRAIN_TYPES = {
+    "epochs": _count, "batch_size": _count, "widths": _count, "convs": _count,
+    "learning_rate": _positive,
+    "seed": _number(int, 0, 2**32 - 1, with_low=True),
+    "momentum": _number(float, 0, 1, with_low=True, with_high=False),
+    "dropout": _number(float, 0, 1, with_low=True, with_high=False),
+    **dict.fromkeys(
+        ("label_smoothing", "shift", "zoom", "brightness", "contrast", "erasing", "ferplus_weight", "teacher_weight", "export_above"),
+        _fraction,
+    ),
+    "out": _output_folder, "checkpoints": _output_folder,
+}
 
 
 def _add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -168,35 +314,38 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         default = f.default
         flag = "--" + f.name.replace("_", "-")
+        kind = type(default[0] if isinstance(default, tuple) else default)
+        checked = _TRAIN_TYPES.get(f.name) or (_number(kind, 0, with_low=True) if kind in (int, float) else kind)
         if f.name == "data":
             parser.add_argument(flag, required=True, help="FER2013 CSV (.csv or .csv.gz) with Training and PublicTest rows")
         elif isinstance(default, tuple):
-            parser.add_argument(flag, type=int, nargs="+", default=default, help=f"default: {' '.join(map(str, default))}")
+            parser.add_argument(flag, type=checked, nargs="+", default=default, help=f"default: {' '.join(map(str, default))}")
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=f"default: {default}")
+            parser.add_argument(flag, type=checked, default=default, help=f"default: {default}")
 
 
 MODE_HELP = "fast (default): one network, each face as is and mirrored; accurate: three networks, four views, 4x the time"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .pipeline import MODES
+    from .assets import MODES
 
-    parser = argparse.ArgumentParser(prog="python -m fer", description="Facial emotion recognition (FER2013 classes).")
+    parser = _Parser(prog="python -m fer", description="Facial emotion recognition (FER2013 classes).")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("image", help="find every face in a photo and classify its emotion")
-    p.add_argument("path")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("image", help="find every face in photos and classify its emotion")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders of images, or glob patterns")
+    p.add_argument("--csv", metavar="FILE", type=_output_file, help="also write one row per face (file, face, box, score, label, probabilities, mode, model)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per image, one per line")
     p.add_argument("--mode", choices=list(MODES), default="fast", help=MODE_HELP)
     p.set_defaults(func=cmd_image)
 
     p = sub.add_parser("video", help="mood timeline of a recorded video (mp4, webm, mov, mkv, avi...)")
     p.add_argument("path")
-    p.add_argument("--bucket", type=float, default=1.0, help="seconds per timeline entry (default: 1)")
-    p.add_argument("--sample-fps", type=float, default=5.0, help="frames analysed per second of video (default: 5)")
+    p.add_argument("--bucket", type=_positive, default=1.0, help="seconds per timeline entry (default: 1)")
+    p.add_argument("--sample-fps", type=_positive, default=5.0, help="frames analysed per second of video (default: 5)")
     p.add_argument("--json", action="store_true", help='print {"fps", "timeline": [{"t", "faces", "distribution"}]}')
-    p.add_argument("--csv", metavar="FILE", help="also write the timeline (shares and mean probabilities) as CSV")
+    p.add_argument("--csv", metavar="FILE", type=_output_file, help="also write the timeline (shares and mean probabilities) as CSV")
     p.add_argument("--mode", choices=list(MODES), default="fast", help=MODE_HELP)
     p.set_defaults(func=cmd_video)
 
@@ -224,13 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", help="a folder of the sample photos named in fer.bench.KNOWN_FACES, for frames of real faces (default: generated frames)")
     p.add_argument("--data", help="FER2013 .csv/.csv.gz: report the model's PublicTest accuracy next to its speed")
     p.add_argument("--no-peer", action="store_true", help="do not time the `fer` package from PyPI")
-    p.add_argument("--repeat", type=int, default=50, help="timed repetitions per figure")
+    p.add_argument("--repeat", type=_count, default=50, help="timed repetitions per figure")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("export", help="export a .keras model to the app's runtime (weights-only .keras + .tflite)")
     p.add_argument("model", help=".keras file (e.g. checkpoints/best.keras)")
-    p.add_argument("--out", default="models", help="folder for fer_cnn.keras and fer_cnn.tflite")
+    p.add_argument("--out", default="models", type=_output_folder, help="folder for fer_cnn.keras and fer_cnn.tflite")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train", help="train the emotion model (resumes from checkpoints)")

@@ -1,26 +1,21 @@
-"""Face detectors behind one small interface: ``detector(gray) -> list[Detection]``."""
+"""Face detectors behind one small interface: ``detector(gray) -> list[FaceResult]`` (box, score and,
+for BlazeFace, keypoints; the classifier fills in the probabilities later)."""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
-from .classifier import MODELS_DIR
-
-
-@dataclass(frozen=True)
-class Detection:
-    box: tuple[int, int, int, int]  # x, y, w, h in pixels of the image given to the detector
-    score: float
+from .assets import DETECTOR_MODEL
+from .results import FaceResult
 
 
 class FaceDetector(Protocol):
-    def __call__(self, gray: np.ndarray) -> list[Detection]: ...
+    def __call__(self, gray: np.ndarray) -> list[FaceResult]: ...
 
 
 class HaarDetector:
@@ -52,7 +47,7 @@ class HaarDetector:
         self.scale_factor, self.min_neighbors = scale_factor, min_neighbors
         self.min_face, self.work_width = min_face, work_width
 
-    def __call__(self, gray: np.ndarray) -> list[Detection]:
+    def __call__(self, gray: np.ndarray) -> list[FaceResult]:
         height, width = gray.shape[:2]
         scale = min(1.0, self.work_width / width)
         small = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
@@ -65,15 +60,15 @@ class HaarDetector:
             outputRejectLevels=True,
         )
         found = [
-            Detection(tuple(int(round(v / scale)) for v in box), float(weight))
+            FaceResult(tuple(int(round(v / scale)) for v in box), float(weight))
             for box, weight in zip(np.asarray(boxes).reshape(-1, 4), np.asarray(weights).reshape(-1))
         ]
         return sorted(suppress_duplicates(found), key=lambda d: (d.box[0], d.box[1]))
 
 
-def suppress_duplicates(found: list[Detection], overlap: float = 0.5) -> list[Detection]:
+def suppress_duplicates(found: list[FaceResult], overlap: float = 0.5) -> list[FaceResult]:
     """Keep one box per face: drop a box when ``overlap`` of the smaller of it and a stronger box is shared."""
-    kept: list[Detection] = []
+    kept: list[FaceResult] = []
     for det in sorted(found, key=lambda d: -d.score):
         if all(_shared(det.box, k.box) < overlap for k in kept):
             kept.append(det)
@@ -105,11 +100,14 @@ class BlazeFaceDetector:
     # (scale, shift of the centre as a share of the side, upwards): BlazeFace box -> Haar-like box.
     _FRAMING = (1.0, 0.1)
     TILE_ASPECT = 1.9  # 4:3 and 16:9 frames take one pass; 2:1 and wider are also tiled
+    KEYPOINTS = 6  # right eye, left eye, nose tip, mouth centre, right ear, left ear (the person's own sides)
+    # which columns of a detection row (x, y, w, h, then x, y per keypoint) move with a tile's offset
+    _SHIFTED = np.array([1, 1, 0, 0] + [1, 1] * KEYPOINTS, np.float32)
 
     def __init__(self, min_score: float = 0.4, path: str | Path | None = None, threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.path = Path(path or MODELS_DIR / "face_detection_full_range.tflite")
+        self.path = Path(path or DETECTOR_MODEL)
         self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
@@ -122,7 +120,7 @@ class BlazeFaceDetector:
         self.min_score = min_score
         self._lock = threading.Lock()
 
-    def __call__(self, gray: np.ndarray) -> list[Detection]:
+    def __call__(self, gray: np.ndarray) -> list[FaceResult]:
         height, width = gray.shape[:2]
         long, short = max(height, width), min(height, width)
         # The whole frame, padded to a square; a wide (or tall) one also in overlapping square tiles.
@@ -130,25 +128,27 @@ class BlazeFaceDetector:
         if long >= self.TILE_ASPECT * short:
             starts = np.linspace(0, long - short, int(np.ceil(long / short))).round().astype(int)
             squares += [(s, 0, short) if width > height else (0, s, short) for s in starts]
-        boxes, scores = [], []
+        rows, scores = [], []
         for x0, y0, side in squares:
             found, score = self._square(gray[y0 : y0 + side, x0 : x0 + side], side)
-            boxes.append(found + [x0, y0, 0, 0])
+            rows.append(found + np.tile([x0, y0], self.KEYPOINTS + 2) * self._SHIFTED)
             scores.append(score)
-        boxes, scores = np.concatenate(boxes), np.concatenate(scores)
         detections = []
-        for (x, y, w, h), score in _weighted_merge(boxes, scores):
+        for row, score in _weighted_merge(np.concatenate(rows), np.concatenate(scores)):
+            x, y, w, h = row[:4]
             side_scale, lift = self._FRAMING
             cx, cy, w, h = x + w / 2, y + h / 2 - lift * h, w * side_scale, h * side_scale
             x0, y0 = max(0, round(cx - w / 2)), max(0, round(cy - h / 2))
             x1, y1 = min(width, round(cx + w / 2)), min(height, round(cy + h / 2))
             if x1 - x0 >= 4 and y1 - y0 >= 4:
-                detections.append(Detection((x0, y0, x1 - x0, y1 - y0), float(score)))
+                keypoints = tuple((round(float(px), 1), round(float(py), 1)) for px, py in row[4:].reshape(-1, 2))
+                detections.append(FaceResult((x0, y0, x1 - x0, y1 - y0), float(score), keypoints))
         return sorted(detections, key=lambda d: (d.box[0], d.box[1]))
 
     def _square(self, region: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
-        """Boxes (x, y, w, h in the region's pixels) and scores above the threshold, for a region of at
-        most ``side`` x ``side`` pixels, scaled by 192 / ``side`` and padded to the network's square."""
+        """Detection rows (x, y, w, h, then x, y of each keypoint, in the region's pixels) and scores above
+        the threshold, for a region of at most ``side`` x ``side`` pixels, scaled by 192 / ``side`` and
+        padded to the network's square."""
         scale = self.SIZE / side
         h, w = (min(self.SIZE, max(1, round(n * scale))) for n in region.shape[:2])
         small = cv2.resize(region, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -159,19 +159,23 @@ class BlazeFaceDetector:
             self._interpreter.invoke()
             logits = self._interpreter.get_tensor(self._scores).reshape(-1)
             keep = np.flatnonzero(logits > self._min_logit)
-            raw = self._interpreter.get_tensor(self._boxes)[0, keep, :4]
-        centre = raw[:, :2] + self._anchors[keep]
-        boxes = np.concatenate([centre - raw[:, 2:4] / 2, raw[:, 2:4]], axis=1) / scale
-        return boxes, 1 / (1 + np.exp(-logits[keep]))
+            raw = self._interpreter.get_tensor(self._boxes)[0, keep, : 4 + 2 * self.KEYPOINTS]
+        anchors = self._anchors[keep]
+        centre = raw[:, :2] + anchors
+        keypoints = raw[:, 4:].reshape(len(keep), self.KEYPOINTS, 2) + anchors[:, None, :]
+        rows = np.concatenate([centre - raw[:, 2:4] / 2, raw[:, 2:4], keypoints.reshape(len(keep), 2 * self.KEYPOINTS)], axis=1)
+        return rows / scale, 1 / (1 + np.exp(-logits[keep]))
 
 
-def _weighted_merge(boxes: np.ndarray, scores: np.ndarray, min_iou: float = 0.3):
-    """MediaPipe's weighted non-maximum suppression: each cluster of boxes overlapping the strongest
-    remaining one by ``min_iou`` becomes their score-weighted mean box, with the strongest score."""
-    if not len(boxes):
+def _weighted_merge(rows: np.ndarray, scores: np.ndarray, min_iou: float = 0.3):
+    """MediaPipe's weighted non-maximum suppression: each cluster of boxes (the first four columns of
+    ``rows``) overlapping the strongest remaining one by ``min_iou`` becomes the score-weighted mean of
+    its rows (box and keypoints), with the strongest score."""
+    if not len(rows):
         return
     order = np.argsort(-scores)
-    boxes, scores = boxes[order], scores[order]
+    rows, scores = rows[order], scores[order]
+    boxes = rows[:, :4]
     corners = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
     areas = boxes[:, 2] * boxes[:, 3]
     left = np.ones(len(boxes), bool)
@@ -184,4 +188,4 @@ def _weighted_merge(boxes: np.ndarray, scores: np.ndarray, min_iou: float = 0.3)
         cluster = left & (inter / (areas[i] + areas - inter + 1e-9) >= min_iou)
         left &= ~cluster
         weights = scores[cluster][:, None]
-        yield (boxes[cluster] * weights).sum(0) / weights.sum(), scores[i]
+        yield (rows[cluster] * weights).sum(0) / weights.sum(), scores[i]

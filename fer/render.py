@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from .emotions import COLORS, EMOTIONS
-from .pipeline import FaceResult, FrameResult
+from .results import FaceResult, FrameResult
 
 
 def draw(
@@ -45,7 +45,7 @@ def _draw_bars(canvas: np.ndarray, face: FaceResult, font_scale: float, thicknes
     left = x + w + 4 if x + w + 4 + label_w + width < canvas.shape[1] else max(0, x - label_w - width - 8)
     for i, emotion in enumerate(EMOTIONS):
         top = y + i * row
-        length = int(round(face.probabilities[emotion] * width))
+        length = int(round(face.probability(emotion) * width))
         for color, weight in (((0, 0, 0), thickness + 2), ((255, 255, 255), thickness)):  # outlined, readable anywhere
             cv2.putText(canvas, emotion, (left, top + row - 3), cv2.FONT_HERSHEY_SIMPLEX, scale, color, weight, cv2.LINE_AA)
         cv2.rectangle(canvas, (left + label_w + 4, top + 2), (left + label_w + 4 + length, top + row - 2), COLORS[emotion], cv2.FILLED)

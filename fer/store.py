@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -21,11 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .emotions import EMOTIONS
+from .settings import Settings
 
-DEFAULT_URL = "sqlite:///" + str(Path(os.environ.get("FER_DATA_DIR", Path.home() / ".fer")) / "classes.db")
-DEFAULT_RETENTION_S = 7 * 24 * 3600
-DEFAULT_BUCKET_S = 5
-DEFAULT_MIN_FACES = 3
+DEFAULTS = Settings()
 
 meta = sa.MetaData()
 rooms = sa.Table(
@@ -98,8 +95,9 @@ def _hash(key: str) -> str:
 
 
 class Store:
-    def __init__(self, url: str | None = None):
-        url = url or os.environ.get("FER_DATABASE_URL") or DEFAULT_URL
+    """The class sessions at ``url`` (a SQLAlchemy URL: ``Settings.store_url``)."""
+
+    def __init__(self, url: str):
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(url, pool_pre_ping=True)
@@ -114,11 +112,14 @@ class Store:
     def create_room(
         self,
         title: str = "",
-        retention_s: float = DEFAULT_RETENTION_S,
-        bucket_s: int = DEFAULT_BUCKET_S,
-        min_faces: int = DEFAULT_MIN_FACES,
+        retention_s: float = DEFAULTS.retention_s,
+        bucket_s: int = DEFAULTS.bucket_s,
+        min_faces: int = DEFAULTS.min_faces,
     ) -> tuple[str, str]:
-        """A new class session: returns (room code, teacher key), each 128 random bits or more."""
+        """A new class session: returns (room code, teacher key), each 128 random bits or more. The app
+        passes its settings (``FER_MIN_FACES`` and the others); the defaults are the settings' defaults."""
+        if min_faces < 1 or bucket_s < 1:
+            raise ValueError("min_faces and bucket_s must be at least 1")
         code, key = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
         now = time.time()
         self.purge_expired(now)
@@ -164,23 +165,29 @@ class Store:
             db.execute(stmt)
 
     def timeline(self, code: str, since: float = 0) -> list[dict]:
-        """The room's buckets in time order: t, streams, faces, observations, counts and mean probabilities."""
+        """The room's buckets in time order: t, streams, faces, observations, and per emotion the counts,
+        the distribution and the mean probabilities. **k-anonymity is enforced here**, where the numbers
+        leave storage: a bucket with fewer faces than the room's ``min_faces`` comes back with its counts,
+        distribution and mean probabilities set to None, so no page, export or report can show the
+        expressions of one or two students. How many streams and faces it had is kept."""
+        empty = dict.fromkeys(EMOTIONS)
         with self.engine.connect() as db:
+            k = db.execute(sa.select(rooms.c.min_faces).where(rooms.c.code == code)).scalar()
             result = db.execute(
                 sa.select(buckets).where(buckets.c.room == code, buckets.c.t >= since).order_by(buckets.c.t)
             )
             out = []
             for row in result.mappings():
-                n = max(row["observations"], 1)
+                n, hidden = max(row["observations"], 1), k is None or row["faces"] < k
                 out.append(
                     {
                         "t": int(row["t"]),
                         "streams": row["streams"],
                         "faces": row["faces"],
-                        "observations": row["observations"],
-                        "counts": {e: row[f"n_{e}"] for e in EMOTIONS},
-                        "distribution": {e: round(row[f"n_{e}"] / n, 4) for e in EMOTIONS},
-                        "mean_probability": {e: round(row[f"p_{e}"] / n, 4) for e in EMOTIONS},
+                        "observations": None if hidden else row["observations"],
+                        "counts": empty if hidden else {e: row[f"n_{e}"] for e in EMOTIONS},
+                        "distribution": empty if hidden else {e: round(row[f"n_{e}"] / n, 4) for e in EMOTIONS},
+                        "mean_probability": empty if hidden else {e: round(row[f"p_{e}"] / n, 4) for e in EMOTIONS},
                     }
                 )
             return out

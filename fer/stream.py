@@ -1,5 +1,5 @@
-"""Emotions in a stream of frames (a webcam, a video file): detection every few frames, faces tracked
-in between, probabilities smoothed per face, and the live figures a page shows beside the video."""
+"""One viewer's live stream: the analyzer on each frame, the faces drawn, and the figures a page shows
+beside the video (frame rate, milliseconds per frame, a timeline)."""
 
 from __future__ import annotations
 
@@ -11,66 +11,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .classifier import EmotionClassifier
-from .emotions import EMOTIONS
-from .faces import BlazeFaceDetector, FaceDetector
 from .mood import Timeline
-from .pipeline import FaceResult, FrameResult
-from .preprocess import crop_faces, to_gray
+from .pipeline import Analyzer, stream_detector
 from .render import draw
-from .tracking import Tracker
-
-# The live detector is BlazeFace (`fer.faces.BlazeFaceDetector`): ~2 ms per 640x480 frame on two cores
-# against ~9 ms for the Haar cascade at video settings, and it finds turned and partly covered faces that
-# the frontal cascade misses (`python -m fer bench`). Sensitivity sets its score threshold: lower finds
-# more faces, and more false ones. At 0.4 it found all 11 faces of the sample photos, the one half
-# covered by a hand (score 0.42) included, and nothing in noise or flat frames.
-SENSITIVITY = {"low": 0.6, "normal": 0.4, "high": 0.3}
-
-
-def stream_detector(sensitivity: str = "normal") -> BlazeFaceDetector:
-    return BlazeFaceDetector(min_score=SENSITIVITY[sensitivity])
-
-
-class StreamAnalyzer:
-    """``analyzer(image, t) -> FrameResult`` for consecutive frames of one stream. The detector runs on
-    every ``detect_every``-th frame; the tracked faces are classified in one batch on every frame and
-    their probabilities averaged over ``smoothing_s`` seconds (0 turns smoothing off). A face the last
-    detection missed keeps its box and last probabilities for ``max_missed`` detections, unclassified
-    (its box may no longer hold a face); with ``max_missed=0`` only faces detected now count."""
-
-    DETECT_EVERY = 2  # the default: BlazeFace costs ~2 ms, so every other frame keeps boxes on moving faces
-
-    def __init__(
-        self,
-        classifier: EmotionClassifier,
-        detector: FaceDetector | None = None,
-        detect_every: int | None = None,
-        smoothing_s: float = 0.5,
-        max_missed: int = 2,
-    ):
-        self.classifier, self.detector = classifier, detector or stream_detector()
-        self.detect_every, self.smoothing_s = detect_every or self.DETECT_EVERY, smoothing_s
-        self.tracker = Tracker(max_missed=max_missed)
-        self._frame = 0
-
-    def __call__(self, image: np.ndarray, t: float) -> FrameResult:
-        gray = to_gray(image)
-        if self._frame % self.detect_every == 0:
-            self.tracker.update([d.box for d in self.detector(gray)])
-        self._frame += 1
-        tracks = self.tracker.shown
-        seen = [tr for tr in tracks if tr.missed == 0]
-        for tr, p in zip(seen, self.classifier(crop_faces(gray, [tr.box for tr in seen]))):
-            tr.observe(t, p, self.smoothing_s)
-        faces = tuple(
-            FaceResult(tr.box, dict(zip(EMOTIONS, map(float, tr.smoothed))), track_id=tr.id) for tr in tracks
-        )
-        return FrameResult(width=gray.shape[1], height=gray.shape[0], faces=faces)
-
-    def reset(self) -> None:
-        self.tracker.reset()
-        self._frame = 0
+from .results import FrameResult
 
 
 @dataclass(frozen=True)
@@ -81,12 +25,54 @@ class LiveSettings:
     mirror: bool = True
 
 
+class FrameMeter:
+    """Frame rate and cost of a stream, as measured: ``fps`` counts the frames analysed over the last two
+    seconds, ``ms_per_frame`` is the median analysis time (detection, classification, tracking, drawing)
+    over the last 30 frames, and ``capped`` says frames are being refused for coming too soon (more than
+    ``max_fps`` in one second): more than ``CAPPED_AFTER`` refusals in the last two seconds, so that the
+    jitter of a camera at exactly ``max_fps`` (an odd frame refused now and then) raises no notice."""
+
+    CAPPED_AFTER = 5
+
+    def __init__(self, max_fps: float):
+        self.max_fps = max_fps
+        self._done: deque[float] = deque()
+        self._costs: deque[float] = deque(maxlen=30)
+        self._refused: deque[float] = deque()
+        self.frames = 0
+
+    def admit(self, now: float) -> bool:
+        """Whether a frame arriving at ``now`` may be analysed (a rate over one second: jitter-proof)."""
+        while self._refused and self._refused[0] < now - 2.0:
+            self._refused.popleft()
+        if sum(1 for done in self._done if done > now - 1.0) >= self.max_fps:
+            self._refused.append(now)
+            return False
+        return True
+
+    def record(self, began: float, done: float) -> None:
+        self.frames += 1
+        self._costs.append(done - began)
+        self._done.append(done)
+        while self._done[0] < done - 2.0:
+            self._done.popleft()
+
+    def figures(self, now: float) -> tuple[float, float, bool]:
+        """(frames per second, median ms per frame, capped) at ``now``; zeros once frames stop coming."""
+        recent = bool(self._done) and now - self._done[-1] < 1.0
+        span = self._done[-1] - self._done[0] if len(self._done) > 1 else 0.0
+        fps = (len(self._done) - 1) / span if span and recent else 0.0
+        ms = float(np.median(self._costs)) * 1000 if self._costs and recent else 0.0
+        capped = sum(1 for t in self._refused if t > now - 2.0) > self.CAPPED_AFTER
+        return fps, ms, capped
+
+
 @dataclass(frozen=True)
 class LiveSnapshot:
     """What a page shows beside the video: a copy, safe to read in any thread."""
 
     result: FrameResult | None  # the latest frame's faces
-    fps: float  # frames analysed per second over the last two seconds
+    fps: float  # frames analysed per second over the last two seconds (0 when frames stopped)
     capped: bool  # frames came faster than max_fps in the last two seconds (drawn, not analysed)
     ms_per_frame: float  # median processing time over the last 30 frames
     frames: int  # frames processed since start
@@ -96,21 +82,15 @@ class LiveSnapshot:
 
 class LiveSession:
     """One viewer's live stream. ``process`` runs in the video thread, one frame at a time; the page's
-    thread calls ``configure``, ``start`` and ``snapshot``. One lock guards all shared state. At most
+    thread calls ``configure``, ``start`` and ``snapshot``. One lock guards the shared state. At most
     ``max_fps`` frames a second are analysed (a server-side bound per session); a frame that comes
     sooner gets the latest faces drawn on it without analysis."""
 
-    def __init__(
-        self,
-        classifier: EmotionClassifier,
-        settings: LiveSettings = LiveSettings(),
-        bucket_s: float = 1.0,
-        max_fps: float = 30.0,
-    ):
+    def __init__(self, analyzer: Analyzer, settings: LiveSettings = LiveSettings(), bucket_s: float = 1.0, max_fps: float = 30.0):
         self._lock = threading.Lock()
-        self._classifier, self._bucket_s, self.max_fps = classifier, bucket_s, max_fps
+        self._photo_analyzer, self._bucket_s, self.max_fps = analyzer, bucket_s, max_fps
         self.settings = settings
-        self._analyzer = StreamAnalyzer(classifier, stream_detector(settings.sensitivity), smoothing_s=settings.smoothing_s)
+        self._analyzer = analyzer.for_stream(stream_detector(settings.sensitivity), smoothing_s=settings.smoothing_s)
         self.start()
 
     def configure(self, settings: LiveSettings) -> None:
@@ -121,16 +101,13 @@ class LiveSession:
             self.settings = settings
 
     def start(self) -> None:
-        """Begin a new timeline (the page calls it when the viewer presses START)."""
+        """Begin a new timeline and clear the figures (the page calls it on START and on STOP)."""
         with self._lock:
             self._t0 = time.monotonic()
             self._analyzer.reset()
             self._timeline = Timeline(self._bucket_s)
             self._result: FrameResult | None = None
-            self._frames = 0
-            self._arrivals: deque[float] = deque()
-            self._costs: deque[float] = deque(maxlen=30)
-            self._last_capped = -np.inf
+            self._meter = FrameMeter(self.max_fps)
 
     def process(self, image: np.ndarray) -> np.ndarray:
         """Analyse one RGB frame and return it with the faces drawn on."""
@@ -139,31 +116,25 @@ class LiveSession:
             settings = self.settings
             if settings.mirror:
                 image = cv2.flip(image, 1)
-            if sum(1 for done in self._arrivals if done > began - 1.0) >= self.max_fps:  # a rate over 1 s: jitter-proof
-                self._last_capped = began
+            if not self._meter.admit(began):
                 return draw(image, self._result, bars=settings.show_probabilities) if self._result else image
             t = began - self._t0
             result = self._analyzer(image, t)
             out = draw(image, result, bars=settings.show_probabilities)
-            self._timeline.add(t, np.array([[f.probabilities[e] for e in EMOTIONS] for f in result.faces]))
-            self._result, self._frames = result, self._frames + 1
-            done = time.monotonic()
-            self._costs.append(done - began)
-            self._arrivals.append(done)
-            while self._arrivals[0] < done - 2.0:
-                self._arrivals.popleft()
+            self._timeline.add(t, result.probabilities)
+            self._result = result
+            self._meter.record(began, time.monotonic())
         return out
 
     def snapshot(self) -> LiveSnapshot:
         with self._lock:
-            span = self._arrivals[-1] - self._arrivals[0] if len(self._arrivals) > 1 else 0.0
-            recent = self._arrivals and time.monotonic() - self._arrivals[-1] < 1.0
+            fps, ms, capped = self._meter.figures(time.monotonic())
             return LiveSnapshot(
                 result=self._result,
-                fps=(len(self._arrivals) - 1) / span if span and recent else 0.0,
-                capped=time.monotonic() - self._last_capped < 2.0,
-                ms_per_frame=float(np.median(self._costs)) * 1000 if self._costs else 0.0,
-                frames=self._frames,
+                fps=fps,
+                capped=capped,
+                ms_per_frame=ms,
+                frames=self._meter.frames,
                 timeline=self._timeline.rows(),
                 timeline_csv=self._timeline.to_csv(),
             )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Box = tuple[int, int, int, int]
+from .results import Box, FaceResult
 
 
 def iou(a: Box, b: Box) -> float:
@@ -26,7 +26,8 @@ def iou(a: Box, b: Box) -> float:
 
 @dataclass
 class Track:
-    box: Box
+    face: FaceResult  # the latest detection of this face (score, keypoints)
+    box: Box  # the drawn box: the detections' boxes, steadied
     id: int = 0  # numbered 1, 2, ... once confirmed
     hits: int = 1  # detection rounds that found this face
     missed: int = 0  # detection rounds in a row that did not find this face
@@ -52,10 +53,10 @@ class Tracker:
         self.min_iou, self.min_hits, self.max_missed = min_iou, min_hits, max_missed
         self.box_smoothing = box_smoothing
         self.tracks: list[Track] = []
-        self._ids = itertools.count(1)
 
-    def update(self, boxes: list[Box]) -> list[Track]:
+    def update(self, faces: list[FaceResult]) -> list[Track]:
         """Match one round of detections; returns the tracks to show."""
+        boxes = [f.box for f in faces]
         pairs = sorted(
             ((iou(t.box, b), ti, bi) for ti, t in enumerate(self.tracks) for bi, b in enumerate(boxes)),
             reverse=True,
@@ -71,14 +72,16 @@ class Tracker:
             track = self.tracks[ti]
             k = self.box_smoothing
             track.box = tuple(int(round(k * o + (1 - k) * n)) for o, n in zip(track.box, boxes[bi]))
-            track.hits, track.missed = track.hits + 1, 0
+            track.hits, track.missed, track.face = track.hits + 1, 0, faces[bi]
         for ti, track in enumerate(self.tracks):
             if ti not in matched_tracks:
                 track.missed += 1
         self.tracks = [t for t in self.tracks if t.missed <= (self.max_missed if self.confirmed(t) else 0)]
-        self.tracks += [Track(tuple(b)) for bi, b in enumerate(boxes) if bi not in matched_boxes]
-        for track in self.shown:
-            track.id = track.id or next(self._ids)
+        self.tracks += [Track(faces[bi], tuple(b)) for bi, b in enumerate(boxes) if bi not in matched_boxes]
+        for track in self.shown:  # the smallest free number: one person in view stays "face 1"
+            if not track.id:
+                used = {t.id for t in self.tracks}
+                track.id = next(i for i in itertools.count(1) if i not in used)
         return self.shown
 
     def confirmed(self, track: Track) -> bool:
@@ -90,4 +93,3 @@ class Tracker:
 
     def reset(self) -> None:
         self.tracks = []
-        self._ids = itertools.count(1)

@@ -71,7 +71,7 @@ class TrainConfig:
     stop_after: int = 0  # end this run after this many epochs (a later run resumes); 0 = run to cfg.epochs
 
     def __post_init__(self):
-        from .pipeline import MODES
+        from .assets import MODES
 
         choices = {
             "class_weight": WEIGHTINGS, "teacher": ("", *MODES), "keep": ("best", "last"), "optimizer": ("adamw", "sgd")
@@ -125,7 +125,7 @@ def training_targets(cfg: TrainConfig, data) -> np.ndarray:
     targets = onehot[rows]
     if cfg.teacher and cfg.teacher_weight > 0:
         from .classifier import EmotionClassifier
-        from .pipeline import MODES
+        from .assets import MODES
 
         faces = np.asarray(data.images)[rows]
         taught = EmotionClassifier(**MODES[cfg.teacher]).predict_many(faces)

@@ -11,13 +11,10 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import av
-import numpy as np
 
-from .classifier import EmotionClassifier
-from .emotions import EMOTIONS
 from .faces import HaarDetector
 from .mood import Timeline
-from .stream import StreamAnalyzer
+from .pipeline import Analyzer
 
 DEFAULT_SAMPLE_FPS = 5.0
 
@@ -33,7 +30,7 @@ def video_detector() -> HaarDetector:
 
 def analyze_video(
     source: str | Path | BinaryIO,
-    classifier: EmotionClassifier,
+    analyzer: Analyzer,
     bucket_s: float = 1.0,
     sample_fps: float = DEFAULT_SAMPLE_FPS,
     max_seconds: float | None = None,
@@ -53,7 +50,7 @@ def analyze_video(
         duration = _duration(container, stream)
         if max_seconds is not None and duration and duration > max_seconds:
             raise VideoError(f"the video lasts {duration / 60:.1f} min; the limit is {max_seconds / 60:.0f} min")
-        analyze = StreamAnalyzer(classifier, video_detector(), detect_every=1, smoothing_s=0.0, max_missed=0)
+        analyze = analyzer.for_stream(video_detector(), detect_every=1, smoothing_s=0.0, max_missed=0)
         timeline, next_t = Timeline(bucket_s), 0.0
         try:
             for frame in container.decode(stream):
@@ -63,8 +60,7 @@ def analyze_video(
                 if max_seconds is not None and t > max_seconds:
                     raise VideoError(f"the video runs past the {max_seconds / 60:.0f} min limit")
                 next_t = t + 1.0 / sample_fps
-                faces = analyze(frame.to_ndarray(format="rgb24"), t).faces
-                timeline.add(t, np.array([[f.probabilities[e] for e in EMOTIONS] for f in faces]))
+                timeline.add(t, analyze(frame.to_ndarray(format="rgb24"), t).probabilities)
                 if progress and duration:
                     progress(min(t / duration, 1.0))
         except av.error.FFmpegError as err:

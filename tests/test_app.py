@@ -1,6 +1,7 @@
 """The Streamlit pages, run headless through streamlit.testing.v1.AppTest."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -87,17 +88,26 @@ def test_live_page_renders(monkeypatch):
     assert live.settings.sensitivity == "high" and live.settings.mirror is False
 
 
-def test_ice_servers_come_from_the_environment(monkeypatch):
-    from app_pages.resources import ice_servers
+def test_settings_are_read_once_from_the_environment_and_reach_the_pages(monkeypatch):
+    """FER_ICE_SERVERS reaches WebRTC, and FER_MIN_FACES reaches the rooms a teacher creates (it used to be
+    shown to the teacher while every room enforced the store's default of 3)."""
+    from app_pages import resources
 
-    monkeypatch.delenv("FER_ICE_SERVERS", raising=False)
-    assert ice_servers() == []
     turn = [{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}]
     monkeypatch.setenv("FER_ICE_SERVERS", json.dumps(turn))
-    assert ice_servers() == turn
+    monkeypatch.setenv("FER_MIN_FACES", "5")
+    resources.settings.clear()
+    try:
+        assert resources.rtc_configuration() == {"iceServers": turn}
+        at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
+        at.button[0].click().run()  # "Start a class"
+        assert not at.exception
+        assert resources.store().room(at.session_state["class_room"]).min_faces == 5
+    finally:
+        resources.settings.clear()
 
 
-CLASS_PAGE = str(ROOT / "app_pages" / "classroom.py")
+CLASS_PAGE = str(ROOT / "app_pages" / "class_mood.py")
 JOIN_PAGE = str(ROOT / "app_pages" / "join.py")
 
 
@@ -115,7 +125,7 @@ def test_teacher_starts_a_class_and_gets_a_join_link_and_key():
 def test_dashboard_needs_the_right_teacher_key():
     from fer.store import Store
 
-    code, key = Store().create_room("History")
+    code, key = Store(os.environ["FER_DATABASE_URL"]).create_room("History")
     at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
     at.query_params.update({"room": code, "key": key[:-2] + "xx"})
     at.run()
@@ -136,7 +146,7 @@ def test_join_page_asks_consent_before_the_camera(monkeypatch):
     at.query_params["room"] = "no-such-room"
     assert "No open class" in at.run().error[0].value
 
-    code, _ = Store().create_room("Maths")
+    code, _ = Store(os.environ["FER_DATABASE_URL"]).create_room("Maths")
     at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
     at.query_params["room"] = code
     at.run()

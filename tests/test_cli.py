@@ -24,7 +24,8 @@ def test_image_table_reads_a_smile_as_happy(samples):
     result = run_cli("image", str(samples / "faceapi_happy.jpg"))
     assert result.returncode == 0, result.stderr
     assert "1 face(s)" in result.stdout
-    assert result.stdout.splitlines()[-1].split()[5] == "happy"
+    header, row = (line.split() for line in result.stdout.splitlines()[-2:])
+    assert row[header.index("label")] == "happy"
 
 
 def test_image_without_faces(tmp_path):
@@ -32,7 +33,9 @@ def test_image_without_faces(tmp_path):
     path.write_bytes(png_bytes(np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)))
     result = run_cli("image", str(path), "--json")
     assert result.returncode == 0
-    assert json.loads(result.stdout) == {"width": 160, "height": 120, "faces": []}
+    out = json.loads(result.stdout)
+    assert (out["file"], out["width"], out["height"], out["faces"], out["mode"]) == (str(path), 160, 120, [], "fast")
+    assert out["model"].startswith("fer_cnn-")
     assert "No face found" in run_cli("image", str(path)).stdout
 
 
@@ -52,3 +55,33 @@ def test_missing_file_and_bad_dataset(tmp_path):
     assert result.returncode == 2 and "cannot read" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("evaluate", str(tmp_path / "nope.csv"))
     assert result.returncode == 2 and "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_batch_of_files_folders_and_globs_with_a_csv_row_per_face(samples, tmp_path):
+    import csv
+
+    folder = tmp_path / "session"
+    folder.mkdir()
+    for name in ("faceapi_happy.jpg", "facerec_two_people.jpg"):
+        (folder / name).write_bytes((samples / name).read_bytes())
+    (folder / "notes.txt").write_text("not an image")  # a folder's other files are not images: skipped
+    out_csv = tmp_path / "faces.csv"
+    result = run_cli("image", str(folder), str(samples / "faceapi_sur*.jpg"), "--csv", str(out_csv), "--json")
+    assert result.returncode == 0, result.stderr
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["file"].rsplit("/", 1)[-1] for d in docs] == ["faceapi_happy.jpg", "facerec_two_people.jpg", "faceapi_surprised.jpg"]
+    rows = list(csv.DictReader(out_csv.open()))
+    assert len(rows) == 4 and [r["face"] for r in rows] == ["1", "1", "2", "1"]
+    assert set(rows[0]) == {"file", "face", "x", "y", "w", "h", "score", "label", *EMOTIONS, "mode", "model"}
+    assert rows[0]["label"] == "happy" and rows[0]["mode"] == "fast" and float(rows[0]["score"]) > 0
+
+
+def test_a_bad_file_in_a_batch_is_reported_and_the_rest_analysed(samples, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg")
+    result = run_cli("image", str(samples / "faceapi_happy.jpg"), str(bad), "--json")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        line for line in result.stderr.splitlines() if "bad.jpg" in line
+    ]
+    assert len(result.stdout.splitlines()) == 1 and json.loads(result.stdout)["faces"][0]["label"] == "happy"

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from fer.faces import BlazeFaceDetector, Detection, HaarDetector, suppress_duplicates
+from fer.faces import BlazeFaceDetector, HaarDetector, suppress_duplicates
+from fer.results import FaceResult
 from fer.imageio import load_image
 from fer.preprocess import to_gray
 
@@ -78,9 +79,9 @@ def test_boxes_are_in_input_coordinates_for_large_images(samples, detector):
 
 
 def test_suppress_duplicates_keeps_the_strongest_of_nested_boxes():
-    outer = Detection((0, 0, 100, 100), 5.0)
-    inner = Detection((10, 10, 60, 60), 2.0)
-    apart = Detection((200, 0, 100, 100), 1.0)
+    outer = FaceResult((0, 0, 100, 100), 5.0)
+    inner = FaceResult((10, 10, 60, 60), 2.0)
+    apart = FaceResult((200, 0, 100, 100), 1.0)
     assert suppress_duplicates([inner, outer, apart]) == [outer, apart]
 
 

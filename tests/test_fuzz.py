@@ -106,7 +106,7 @@ def _tiny_mp4() -> bytes:
 @given(mutated({"mp4": _tiny_mp4()}))
 def test_mutated_videos(data):
     try:
-        fps, timeline = analyze_video(io.BytesIO(data), Analyzer.default().classifier, max_seconds=60)
+        fps, timeline = analyze_video(io.BytesIO(data), Analyzer.default(), max_seconds=60)
     except VideoError as err:
         assert str(err) and "\n" not in str(err)
     else:

@@ -19,7 +19,7 @@ def test_memory_stays_flat_over_10000_frames():
     photo = SAMPLES / "faceapi_happy.jpg"
     clip = face_clip(photo, 1.0) if photo.is_file() else faceless_clip(1.0)
     clip = [cv2.resize(f, (320, 240), interpolation=cv2.INTER_AREA) for f in clip]
-    live = LiveSession(Analyzer.default().classifier, max_fps=float("inf"))
+    live = LiveSession(Analyzer.default(), max_fps=float("inf"))
     readings = {}
     for i in range(10_000):
         live.process(clip[i % len(clip)])

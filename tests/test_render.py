@@ -1,13 +1,13 @@
 import numpy as np
 
 from fer.emotions import COLORS, EMOTIONS
-from fer.pipeline import FaceResult, FrameResult
+from fer.results import FaceResult, FrameResult
 from fer.render import draw
 
 
 def _result(label="happy"):
-    probs = {e: (0.9 if e == label else 0.1 / 6) for e in EMOTIONS}
-    return FrameResult(200, 100, (FaceResult((50, 30, 40, 40), probs),))
+    probs = np.array([0.9 if e == label else 0.1 / 6 for e in EMOTIONS])
+    return FrameResult(200, 100, (FaceResult((50, 30, 40, 40), 0.9, probabilities=probs),))
 
 
 def test_draw_boxes_face_in_its_colour_without_touching_input():
@@ -24,6 +24,6 @@ def test_draw_accepts_grey_and_rgba():
 
 
 def test_label_at_top_edge_goes_below_the_box():
-    probs = {e: 1 / 7 for e in EMOTIONS}
-    out = draw(np.zeros((100, 200, 3), np.uint8), FrameResult(200, 100, (FaceResult((50, 0, 40, 40), probs),)))
+    probs = np.full(len(EMOTIONS), 1 / 7)
+    out = draw(np.zeros((100, 200, 3), np.uint8), FrameResult(200, 100, (FaceResult((50, 0, 40, 40), probabilities=probs),)))
     assert out[45:55, 55:80].max() > 0

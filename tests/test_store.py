@@ -52,7 +52,7 @@ def test_room_codes_and_keys_are_long_random_and_checked(store):
 
 
 def test_student_contributions_add_up_per_bucket(store):
-    code, _ = store.create_room(bucket_s=5)
+    code, _ = store.create_room(bucket_s=5, min_faces=2)
     t = int(time.time()) // 5 * 5
     store.add(code, Contribution.from_frames(t, [np.array([one_hot("happy")]), np.array([one_hot("happy")])]))
     store.add(code, Contribution.from_frames(t, [np.array([one_hot("sad")]), np.empty((0, 7))]))
@@ -64,6 +64,26 @@ def test_student_contributions_add_up_per_bucket(store):
     assert abs(first["mean_probability"]["happy"] - (0.7 * 2 + 0.05) / 3) < 1e-4
     assert (second["streams"], second["faces"]) == (1, 2)
     assert store.timeline(code, since=t + 5) == [second]
+
+
+def test_a_bucket_of_fewer_than_k_faces_never_leaves_the_store(store):
+    """k-anonymity where the data leave storage: one or two students' expressions are never returned, to
+    the dashboard, an export or a report; the number of students and faces is."""
+    code, _ = store.create_room(bucket_s=5, min_faces=3)
+    t = 1_000_000
+    for emotion in ("happy", "sad"):  # two students in the first bucket
+        store.add(code, Contribution.from_frames(t, [np.array([one_hot(emotion)])]))
+    for emotion in ("happy", "sad", "angry"):  # three in the next
+        store.add(code, Contribution.from_frames(t + 5, [np.array([one_hot(emotion)])]))
+    few, enough = store.timeline(code)
+    assert (few["streams"], few["faces"]) == (2, 2)
+    assert few["observations"] is None
+    assert all(v is None for key in ("counts", "distribution", "mean_probability") for v in few[key].values())
+    assert enough["faces"] == 3 and enough["distribution"]["angry"] == round(1 / 3, 4)
+    from fer.mood import rows_to_csv
+
+    first_row = rows_to_csv([few, enough]).splitlines()[1].split(",")
+    assert first_row[:3] == [str(t), "2", "2"] and set(first_row[3:]) == {""}  # the export carries nothing more
 
 
 def test_nothing_personal_is_stored(store):

@@ -6,7 +6,7 @@ import numpy as np
 
 from fer.classifier import EmotionClassifier
 from fer.data import Dataset
-from fer.pipeline import MODES
+from fer.assets import MODES
 from fer.train import TrainConfig, class_weights, training_targets
 
 from .conftest import run_cli

@@ -52,21 +52,21 @@ def test_video_table_and_buckets(angry_then_happy):
     out = run_cli("video", str(angry_then_happy), "--bucket", "2")
     assert out.returncode == 0
     lines = out.stdout.splitlines()
-    assert "3 bucket(s) of 2 s" in lines[0] and lines[1].split()[:3] == ["t", "(s)", "faces"]
+    assert "3 bucket(s) of 2 s" in lines[0] and lines[1].split()[:3] == ["t", "faces", "angry"]
     assert len(lines) == 2 + 3
 
 
 def test_video_from_memory_with_progress(angry_then_happy):
     seen = []
     fps, timeline = analyze_video(
-        io.BytesIO(angry_then_happy.read_bytes()), Analyzer.default().classifier, bucket_s=3, progress=seen.append
+        io.BytesIO(angry_then_happy.read_bytes()), Analyzer.default(), bucket_s=3, progress=seen.append
     )
     assert len(timeline) == 2 and seen[-1] == 1.0 and seen == sorted(seen)
 
 
 def test_video_limits_and_bad_files(angry_then_happy, tmp_path):
     with pytest.raises(VideoError, match="limit is"):
-        analyze_video(angry_then_happy, Analyzer.default().classifier, max_seconds=2)
+        analyze_video(angry_then_happy, Analyzer.default(), max_seconds=2)
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")
     cut = tmp_path / "cut.mp4"

@@ -20,7 +20,7 @@ from fer.calibration import expected_calibration_error, reliability  # noqa: E40
 from fer.classifier import EmotionClassifier  # noqa: E402
 from fer.data import load_dataset  # noqa: E402
 from fer.emotions import EMOTIONS  # noqa: E402
-from fer.pipeline import MODES  # noqa: E402
+from fer.assets import MODES  # noqa: E402
 
 
 def confusion_figure(labels: np.ndarray, probs: np.ndarray, path: Path) -> None:

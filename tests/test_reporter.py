@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fer.classroom import ClassReporter
+from fer.reporter import ClassReporter
 from fer.pipeline import Analyzer
 from fer.store import Store
 
@@ -19,9 +19,9 @@ class Clock:
 
 def test_one_analysis_per_second_and_one_row_per_bucket(tmp_path, samples):
     store = Store(f"sqlite:///{tmp_path / 'c.db'}")
-    code, _ = store.create_room(bucket_s=5)
+    code, _ = store.create_room(bucket_s=5, min_faces=1)  # one student: shown only because k = 1 here
     clock = Clock(1_000_000.0)  # a bucket boundary
-    reporter = ClassReporter(store, code, Analyzer.default().classifier, bucket_s=5, clock=clock)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock)
     frames = face_clip(samples / "faceapi_happy.jpg", seconds=1.0)
     analysed = 0
     for i in range(12 * 10):  # 12 s of video at 10 fps
@@ -42,7 +42,7 @@ def test_a_closed_class_stops_the_reporter(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'c.db'}")
     code, _ = store.create_room(bucket_s=5)
     clock = Clock(0.0)
-    reporter = ClassReporter(store, code, Analyzer.default().classifier, bucket_s=5, clock=clock)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock)
     blank = np.zeros((240, 320, 3), np.uint8)
     reporter.process(blank)
     store.end_room(code)

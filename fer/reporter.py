@@ -9,11 +9,9 @@ from typing import Callable
 
 import numpy as np
 
-from .classifier import EmotionClassifier
-from .emotions import EMOTIONS
-from .pipeline import FrameResult
+from .pipeline import Analyzer, stream_detector
+from .results import FrameResult
 from .store import Contribution, RoomNotFound, Store
-from .stream import StreamAnalyzer, stream_detector
 
 
 class ClassReporter:
@@ -24,15 +22,16 @@ class ClassReporter:
         self,
         store: Store,
         code: str,
-        classifier: EmotionClassifier,
+        analyzer: Analyzer,
         bucket_s: int,
         analyze_every_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ):
         self.store, self.code, self.bucket_s = store, code, bucket_s
         self.analyze_every_s, self.clock = analyze_every_s, clock
-        # One detection per analysed frame; a face is counted once two analyses in a row found it.
-        self._analyze = StreamAnalyzer(classifier, stream_detector("high"), detect_every=1, smoothing_s=0.0)
+        # One detection per analysed frame; a face is counted once two analyses in a row found it, and only
+        # while the detector finds it (no ghost of a face that moved: it would count one student twice).
+        self._analyze = analyzer.for_stream(stream_detector("high"), detect_every=1, smoothing_s=0.0, max_missed=0)
         self._lock = threading.Lock()
         self._bucket: int | None = None
         self._frames: list[np.ndarray] = []
@@ -53,7 +52,7 @@ class ClassReporter:
                 self._send()
             self._bucket = bucket
             self.result = self._analyze(image, now)
-            self._frames.append(np.array([[f.probabilities[e] for e in EMOTIONS] for f in self.result.faces]))
+            self._frames.append(self.result.probabilities)
             return self.result
 
     def flush(self) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import probability_bars, timeline_chart
-from app_pages.resources import MAX_PHOTO_MB, MAX_VIDEO_MB, MAX_VIDEO_MINUTES, MIN_FACES, RETENTION_DAYS, analyzer, mode_toggle, store
+from app_pages.resources import analyzer, mode_toggle, settings, store
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.mood import negative_streak, rows_to_csv, session_report, shown, valence
@@ -17,6 +17,9 @@ from fer.render import draw
 from fer.store import RoomNotFound
 from fer.video import VideoError, analyze_video
 
+SETTINGS = settings()
+MAX_PHOTO_MB, MAX_VIDEO_MB, MAX_VIDEO_MINUTES = SETTINGS.max_photo_mb, SETTINGS.max_video_mb, SETTINGS.max_video_minutes
+MIN_FACES, RETENTION_DAYS = SETTINGS.min_faces, SETTINGS.retention_days
 VIDEO_TYPES = ["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "ogv"]
 
 st.title("Class mood")
@@ -54,7 +57,9 @@ def live_class() -> None:
             st.subheader("Start a class")
             title = st.text_input("Title (optional)", max_chars=200, placeholder="Physics 101, Tuesday")
             if st.form_submit_button("Start a class", type="primary"):
-                code, key = store().create_room(title, retention_s=RETENTION_DAYS * 86400)
+                code, key = store().create_room(
+                    title, retention_s=SETTINGS.retention_s, bucket_s=SETTINGS.bucket_s, min_faces=SETTINGS.min_faces
+                )
                 st.session_state.class_room, st.session_state.class_key = code, key
                 st.rerun()
         with reopen.form("reopen"):
@@ -157,7 +162,7 @@ def gallery_screenshot() -> None:
         except ImageError as err:
             st.error(f"Cannot use {upload.name}: {str(err).replace('the upload', 'the file')}.")
         else:
-            result = analyzer().analyze(image)
+            result = analyzer()(image)
             faces = len(result.faces)
             # Boxes only, no labels: this page shows the class, never one person's expression.
             st.image(draw(image, result, labels=False), caption=f"{faces} face(s) found", width="stretch")
@@ -183,7 +188,7 @@ def recorded_lecture() -> None:
         try:
             fps, timeline = analyze_video(
                 video,  # an in-memory file: decoded without a copy, never written to disk
-                analyzer(mode).classifier,
+                analyzer(mode),
                 bucket_s=bucket,
                 max_seconds=MAX_VIDEO_MINUTES * 60,
                 progress=lambda done: bar.progress(done, text=f"Analysing {video.name}… {done:.0%}"),

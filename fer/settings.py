@@ -1,0 +1,88 @@
+"""Every setting of the app in one place: read once, at the edge (the app's start, the command line),
+from the environment and Streamlit secrets, then passed down. The library itself reads no environment
+variable. The README's settings table lists the same names."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where class sessions are stored: SQLite in data_dir by default, or a database URL (PostgreSQL for several servers)
+    database_url: str = ""
+    data_dir: str = str(Path.home() / ".fer")
+    # a class mood distribution needs at least this many faces in a bucket (k-anonymity); fewer never leave storage
+    min_faces: int = 3
+    bucket_s: int = 5  # seconds per class-mood bucket
+    retention_days: float = 7.0  # then a class session and its numbers are deleted
+    # the address students use to reach this app (for the join link and QR code); "" = the teacher's own address
+    public_url: str = ""
+    # STUN/TURN servers for WebRTC, as RTCIceServer dicts ({"urls": ..., "username": ..., "credential": ...})
+    ice_servers: tuple = field(default_factory=tuple)
+    mode: str = "fast"  # default classifier mode of the photo and video pages: "fast" or "accurate"
+    max_photo_mb: int = 20
+    max_video_mb: int = 500  # at most 500: Streamlit's server.maxUploadSize
+    max_video_minutes: float = 90.0
+    max_live_fps: float = 30.0  # frames analysed per second per live viewer
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or "sqlite:///" + str(Path(self.data_dir) / "classes.db")
+
+    @property
+    def retention_s(self) -> float:
+        return self.retention_days * 86400
+
+    def __post_init__(self):
+        positive = ("min_faces", "bucket_s", "retention_days", "max_photo_mb", "max_video_mb", "max_video_minutes", "max_live_fps")
+        for name in positive:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise SettingsError(f"{_env_name(name)} must be a positive number, not {value!r}")
+        if self.mode not in ("fast", "accurate"):
+            raise SettingsError(f"{_env_name('mode')} must be 'fast' or 'accurate', not {self.mode!r}")
+        if self.max_video_mb > 500:
+            raise SettingsError(f"{_env_name('max_video_mb')} can be at most 500 (Streamlit's upload limit)")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], secrets: Mapping | None = None) -> "Settings":
+        """Settings from ``FER_<NAME>`` environment variables, then from Streamlit secrets (``<name>`` keys,
+        e.g. ``ice_servers`` as a TOML array of tables), then the defaults."""
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(_env_name(f.name))
+            if raw is None and secrets is not None and f.name in secrets:
+                raw = secrets[f.name]
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, f.type, raw)
+        return cls(**values)
+
+
+def _env_name(name: str) -> str:
+    return "FER_" + name.upper()
+
+
+def _parse(name: str, kind: str, raw):
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "tuple":
+            servers = json.loads(raw) if isinstance(raw, str) else [dict(s) for s in raw]
+            if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+                raise ValueError("expected a list of {\"urls\": ...} objects")
+            return tuple(servers)
+        return str(raw)
+    except (TypeError, ValueError) as err:
+        raise SettingsError(f"{_env_name(name)}: cannot read {str(raw)[:80]!r} ({err})") from None
