@@ -29,5 +29,6 @@ def build_model(
         x = layers.MaxPooling2D(name=f"pool{i}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(len(EMOTIONS), activation="softmax", name="emotion")(x)
+    # float32 output: softmax stays exact when the rest trains in bfloat16 (mixed precision on a GPU)
+    outputs = layers.Dense(len(EMOTIONS), activation="softmax", name="emotion", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="fer_cnn")

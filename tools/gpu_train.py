@@ -1,0 +1,161 @@
+"""One GPU call, prepared before any GPU appears: train a network on the device in at most ~9 minutes.
+
+    # on the device machine (Keras 3 on JAX; carry the keras, optree and namex wheels and the data):
+    KERAS_BACKEND=jax python tools/gpu_train.py --data data/fer2013.npz.xz --minutes 8.5 --out $OUT
+    # here, to test it on the CPU with a tiny run:
+    .venv/bin/python tools/gpu_train.py --data tiny.npz --minutes 0.3 --limit 256 --widths 8 16 --convs 1 1
+
+What it does, in order: loads the FER2013 arrays once and puts them on the device; builds the training
+model (``fer.train.augmenter`` + ``fer.model.build_model``: the augmentation runs on the device, inside the
+model) under mixed precision (bfloat16 on a GPU); trains one warm-up epoch and times it; fits the number
+of remaining epochs to the time left (``--minutes`` minus the time used and a margin for the last export);
+trains them with SGD + Nesterov momentum on a cosine schedule defined over that number, checkpointing the
+best network by PublicTest accuracy (as is and mirrored, the fast mode's views) under ``--out`` every few
+epochs, so that a call cut short still returns them. Back here, ``python -m fer export OUT/best.keras``
+converts it to the app's runtime, or ``python -m fer train --teacher`` distils it into the live network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fer.data import load_dataset  # noqa: E402
+from fer.emotions import EMOTIONS  # noqa: E402
+from fer.preprocess import preprocess  # noqa: E402
+from fer.train import TrainConfig, augmenter, class_weights  # noqa: E402
+
+MARGIN_S = 25  # kept for the last evaluation and export
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.time()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="fer2013.npz.xz (or .csv.gz) with Training and PublicTest rows")
+    parser.add_argument("--out", required=True, help="checkpoints, history and summary go here ($OUT on the device)")
+    parser.add_argument("--minutes", type=float, default=8.5, help="wall-clock budget of the whole run")
+    parser.add_argument("--widths", type=int, nargs="+", default=[64, 128, 256, 512])
+    parser.add_argument("--convs", type=int, nargs="+", default=[2, 2, 2, 2])
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--learning-rate", type=float, default=0.04, help="peak: 0.01 per 64 faces of batch, scaled")
+    parser.add_argument("--weight-decay", type=float, default=5e-3, help="decoupled, scaled by the learning rate")
+    parser.add_argument("--max-epochs", type=int, default=300)
+    parser.add_argument("--checkpoint-every", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N training rows (a CPU smoke test)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    import keras
+
+    from fer.model import build_model
+
+    gpu = keras.backend.backend() == "jax" and _has_gpu()
+    if gpu:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.utils.set_random_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    data = load_dataset(args.data)
+    train_set, select = data.split("Training"), data.split("PublicTest")
+    images, labels = train_set.images, train_set.labels
+    if args.limit:
+        images, labels = images[: args.limit], labels[: args.limit]
+    cfg = TrainConfig(data=args.data, erasing=0.5, zoom=0.15, class_weight="sqrt", seed=args.seed)
+    x = keras.ops.convert_to_tensor(preprocess(images))  # on the device, once
+    y = keras.ops.convert_to_tensor(np.eye(len(EMOTIONS), dtype=np.float32)[labels])
+    w = keras.ops.convert_to_tensor(class_weights(labels, cfg.class_weight)[labels])
+    x_val, y_val = preprocess(select.images), select.labels
+    steps = int(np.ceil(len(images) / args.batch_size))
+
+    network = build_model(tuple(args.widths), tuple(args.convs), 0.4)
+    trainer = keras.Sequential([keras.Input(network.input_shape[1:]), augmenter(cfg), network], name="trainer")
+
+    def compile_with(schedule) -> None:
+        opt = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
+        opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+        trainer.compile(optimizer=opt, loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
+
+    history, best = [], 0.0
+
+    def epoch_done(epoch: int, fit, seconds: float) -> None:
+        nonlocal best
+        plain = network.predict(x_val, batch_size=1024, verbose=0).astype(np.float32)
+        mirror = network.predict(x_val[:, :, ::-1], batch_size=1024, verbose=0).astype(np.float32)
+        row = {
+            "epoch": epoch, "seconds": round(seconds, 2), "loss": float(fit.history["loss"][-1]),
+            "val_accuracy": float((plain.argmax(1) == y_val).mean()),
+            "val_accuracy_mirrored": float(((plain + mirror).argmax(1) == y_val).mean()),
+        }
+        history.append(row)
+        print(json.dumps(row), flush=True)
+        if row["val_accuracy_mirrored"] > best:
+            best = row["val_accuracy_mirrored"]
+            if epoch % args.checkpoint_every == 0 or epoch + 1 >= planned:
+                _save(network, args, out / "best.keras")
+        (out / "history.json").write_text(json.dumps(history))
+
+    # 1. one warm-up epoch (linear ramp to the peak learning rate), timed
+    planned = args.max_epochs
+    compile_with(keras.optimizers.schedules.PolynomialDecay(args.learning_rate / 100, steps, args.learning_rate, power=1.0))
+    t0 = time.time()
+    fit = trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
+    first = time.time() - t0  # includes compilation: the later epochs are faster, so the fit is safe
+    epoch_done(0, fit, first)
+    # 2. as many epochs as fit in the time left, on a cosine schedule defined over exactly that many
+    t1 = time.time()
+    fit = trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
+    per_epoch = time.time() - t1 + 1.0  # a second epoch without compilation, plus the evaluation
+    left = args.minutes * 60 - (time.time() - started) - MARGIN_S
+    planned = int(min(args.max_epochs, max(2, 2 + left // per_epoch)))
+    epoch_done(1, fit, per_epoch)
+    remaining = planned - 2
+    if remaining > 0:
+        compile_with(keras.optimizers.schedules.CosineDecay(args.learning_rate, remaining * steps))
+        for epoch in range(2, planned):
+            t = time.time()
+            fit = trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
+            epoch_done(epoch, fit, time.time() - t)
+    _save(network, args, out / "last.keras")
+    summary = {
+        "backend": keras.backend.backend(), "gpu": gpu, "mixed_precision": gpu, "widths": args.widths, "convs": args.convs,
+        "batch_size": args.batch_size, "first_epoch_s": round(first, 2), "epoch_s": round(per_epoch, 2),
+        "epochs": planned, "best_val_accuracy_mirrored": best, "wall_s": round(time.time() - started, 1),
+        "train_rows": int(len(images)), "parameters": int(network.count_params()),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary))
+    return 0
+
+
+def _save(network, args, path: Path) -> None:
+    """The network in float32 (loads under TensorFlow here, whatever precision it trained in)."""
+    import keras
+
+    from fer.model import build_model
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        plain = build_model(tuple(args.widths), tuple(args.convs), 0.4)
+        plain.set_weights([np.asarray(v, np.float32) for v in network.get_weights()])
+        plain.save(path)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _has_gpu() -> bool:
+    import jax
+
+    return any(d.platform == "gpu" for d in jax.devices())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
