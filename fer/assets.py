@@ -3,6 +3,9 @@ every layer above may use it."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from pathlib import Path
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -17,3 +20,21 @@ MODES: dict[str, dict] = {
     "fast": {"flip": True},
     "accurate": {"flip": True, "zooms": (1.1,), "members": ("fer_cnn_b.tflite", "fer_cnn_c.tflite")},
 }
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what native code writes on file descriptor 2 while a LiteRT interpreter is created (it
+    prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on every start). Python's own
+    errors are raised, not printed, so none is lost; the descriptor is restored afterwards."""
+    with _STDERR_LOCK:
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

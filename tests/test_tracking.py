@@ -47,3 +47,9 @@ def test_ids_stay_small_one_person_in_view_is_face_1():
     for x in (10, 300, 10, 300):  # the person jumps across the frame: a new track each time, never "face 4"
         assert [t.id for t in tracker.update(faces((x, 10, 40, 40)))] == [1]
     assert [t.id for t in tracker.update(faces((300, 10, 40, 40), (10, 10, 40, 40)))] == [1, 2]
+
+
+def test_a_detection_the_detector_is_sure_of_counts_at_once():
+    tracker = Tracker(min_hits=2, sure_score=0.75)
+    shown = tracker.update([FaceResult((0, 0, 50, 50), 0.9), FaceResult((100, 0, 50, 50), 0.5)])
+    assert [t.box for t in shown] == [(0, 0, 50, 50)]  # the doubtful one waits for a second detection

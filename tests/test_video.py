@@ -74,3 +74,17 @@ def test_video_limits_and_bad_files(angry_then_happy, tmp_path):
     for path in (text, cut, tmp_path / "missing.mp4"):
         out = run_cli("video", str(path))
         assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+
+
+def test_a_photo_given_as_a_video_and_a_video_as_a_photo_are_one_line_errors(samples, angry_then_happy):
+    photo = run_cli("video", str(samples / "faceapi_happy.jpg"))
+    assert photo.returncode == 2 and "still image" in photo.stderr and "Traceback" not in photo.stderr
+    video = run_cli("image", str(angry_then_happy))
+    assert video.returncode == 2 and "not an image" in video.stderr and "Traceback" not in video.stderr
+    assert "INFO" not in photo.stderr + video.stderr  # no runtime chatter on stderr
+
+
+def test_a_one_frame_video_counts_its_face(samples, tmp_path):
+    one = write_mp4(tmp_path / "one.mp4", face_clip(samples / "faceapi_happy.jpg", 1 / FPS))
+    fps, timeline = analyze_video(one, Analyzer.default())
+    assert [(r["faces"], r["distribution"]["happy"]) for r in timeline.rows()] == [(1, 1.0)]
