@@ -47,8 +47,7 @@ KNOWN_FACES = {
     "wujie_crying_woman.jpg": 1,
 }
 
-PEER_VERSION = "25.10.3"  # the `fer` package on PyPI
-PEER_DIR = Path("build/peer-fer")
+PEER_VERSION = "25.10.3"  # the `fer` package on PyPI (tools/peer_fer.py)
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -121,6 +120,35 @@ def live_ms_per_frame(analyzer: Analyzer, frame: np.ndarray) -> float:
     return (time.perf_counter() - start) / len(clip) * 1000
 
 
+def cpu_flags() -> str:
+    """The vector instructions of this CPU that decide the network's speed (from /proc/cpuinfo on Linux)."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "unknown"
+    names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_vnni": "AVX512-VNNI", "avx_vnni": "AVX-VNNI", "amx_tile": "AMX"}
+    return " ".join(label for flag, label in names.items() if flag in flags) or "none of AVX2, AVX-512, VNNI, AMX"
+
+
+VIDEO_SAMPLE = "facerec_short_hamilton_clip.mp4"
+
+
+def video_speed(analyzer: Analyzer, samples: Path | None) -> float | None:
+    """Seconds of video analysed per second of wall time (``fer video``'s defaults) on the sample clip."""
+    from .video import _duration, analyze_video
+
+    clip = samples / VIDEO_SAMPLE if samples else None
+    if clip is None or not clip.is_file():
+        return None
+    import av
+
+    with av.open(str(clip)) as container:
+        duration = _duration(container, container.streams.video[0])
+    start = time.perf_counter()
+    analyze_video(clip, analyzer)
+    return round(duration / (time.perf_counter() - start), 1)
+
+
 def detector_hits(detector, samples: Path | None) -> dict | None:
     """Faces found on the sample photos whose faces we counted: hits, misses and extra boxes."""
     if samples is None or not all((samples / n).is_file() for n in KNOWN_FACES):
@@ -158,62 +186,23 @@ def publictest_accuracy(data: Path | None) -> dict | None:
     return {"publictest_accuracy": round(evaluate(data, split="PublicTest").accuracy, 4)}
 
 
-_PEER_CODE = """
-import json, sys, time
-sys.path.insert(0, sys.argv[1])
-import numpy as np
-import fer
-from fer.fer import FER
-assert fer.__version__ == sys.argv[3], fer.__file__
-detector = FER()  # its defaults: Haar cascade + its quantized TFLite model
-frames = np.load(sys.argv[2])
-out = {}
-for key in frames.files:
-    bgr = np.ascontiguousarray(frames[key][:, :, ::-1])
-    found = len(detector.detect_emotions(bgr))
-    times = []
-    for _ in range(int(sys.argv[4])):
-        start = time.perf_counter()
-        detector.detect_emotions(bgr)
-        times.append(time.perf_counter() - start)
-    out[key] = {"ms": float(np.median(times) * 1000), "faces": found}
-print(json.dumps(out))
-"""
+PEER_TOOL = Path(__file__).resolve().parent.parent / "tools" / "peer_fer.py"
 
 
-def install_peer(peer_dir: Path = PEER_DIR) -> str | None:
-    """Install the `fer` package into ``peer_dir`` (without its dependencies) unless it is there;
-    returns None, or why it could not be installed."""
-    if (peer_dir / "fer" / "fer.py").is_file():
-        return None
-    install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(peer_dir), f"fer=={PEER_VERSION}"],
-        capture_output=True,
-        text=True,
-    )
+def peer(frames: dict[int, np.ndarray], repeat: int) -> dict:
+    """The `fer` package (PyPI) timed on the same frames by ``tools/peer_fer.py``, in its own processes
+    (it shares our import name): installed on first use, then timed."""
+    if not PEER_TOOL.is_file():
+        return {"error": "the peer comparison needs the repository's tools/peer_fer.py"}
+    install = subprocess.run([sys.executable, str(PEER_TOOL), "install"], capture_output=True, text=True)
     if install.returncode:
-        return f"pip could not install fer=={PEER_VERSION}: {(install.stderr.strip().splitlines() or ['no message'])[-1]}"
-    return None
-
-
-def peer(frames: dict[int, np.ndarray], repeat: int, peer_dir: Path = PEER_DIR) -> dict:
-    """The `fer` package (PyPI) timed on the same frames, in a subprocess with ``peer_dir`` first on its
-    path (it shares our import name). Installed there with pip on first use; its own imports (TensorFlow,
-    OpenCV, pandas, requests, Pillow) are in our environment already."""
-    peer_dir = peer_dir.resolve()
-    problem = install_peer(peer_dir)
-    if problem:
-        return {"error": problem}
+        return {"error": install.stderr.strip() or "the fer package could not be installed"}
     with tempfile.TemporaryDirectory() as tmp:  # generated frames only, deleted on return
         path = Path(tmp) / "frames.npz"
         np.savez(path, **{str(n): f for n, f in frames.items()})
         env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3"}
         run = subprocess.run(
-            [sys.executable, "-c", _PEER_CODE, str(peer_dir), str(path), PEER_VERSION, str(repeat)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp,
+            [sys.executable, str(PEER_TOOL), "time", str(path), str(repeat)], capture_output=True, text=True, env=env, cwd=tmp
         )
     if run.returncode:
         return {"error": f"the fer package failed: {(run.stderr.strip().splitlines() or ['no message'])[-1]}"}
@@ -228,6 +217,7 @@ def run(samples: Path | None = None, data: Path | None = None, repeat: int = 50,
     batch = np.random.default_rng(0).integers(0, 256, (BATCH, 48, 48), dtype=np.uint8)
     figures: dict = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "cpu_flags": cpu_flags(),  # the same network runs ~12x slower on an AVX2-only CPU than with AVX-512/VNNI/AMX
         "frames": source,
         "detect_every": analyzer.for_stream().detect_every,
     }
@@ -252,6 +242,10 @@ def run(samples: Path | None = None, data: Path | None = None, repeat: int = 50,
     figures["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["detector_hits_live"] = detector_hits(live_detector, samples)
     figures["detector_hits_photo"] = detector_hits(analyzer.detector, samples)
+    one_pass, all_views = classifier.multiply_accumulates()
+    figures["classifier_mmacs_per_face_one_pass"] = round(one_pass / 1e6, 1)
+    figures["classifier_mmacs_per_face_fast_mode"] = round(all_views / 1e6, 1)
+    figures["video_x_realtime"] = video_speed(analyzer, samples)
     figures |= publictest_accuracy(data) or {"publictest_accuracy": None}
     figures["startup_s_to_first_prediction"] = round(startup_s(), 2)
     theirs = peer(frames, max(repeat // 2, 5)) if with_peer else {"error": "skipped (--no-peer)"}

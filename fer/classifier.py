@@ -36,6 +36,18 @@ class _Network:
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = 0
 
+    def multiply_accumulates(self) -> int:
+        """Multiply-accumulates of one pass over one face: the convolutions and dense layers of the file."""
+        tensors = {t["index"]: t for t in self._interpreter.get_tensor_details()}
+        total = 0
+        for op in self._interpreter._get_ops_details():
+            weights = tensors[op["inputs"][1]]["shape"] if len(op["inputs"]) > 1 else None
+            if op["op_name"] == "CONV_2D":
+                total += int(np.prod(tensors[op["outputs"][0]]["shape"][1:]) * np.prod(weights[1:]))
+            elif op["op_name"] == "FULLY_CONNECTED":
+                total += int(np.prod(weights))
+        return total
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if len(x) != self._batch:
             self._interpreter.resize_tensor_input(self._input, x.shape)
@@ -81,6 +93,11 @@ class EmotionClassifier:
 
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in (self.path, *(MODELS_DIR / m for m in self.members))))
         return f"{self.path.stem}-{digest.hexdigest()[:10]}"
+
+    def multiply_accumulates(self) -> tuple[int, int]:
+        """(one pass of the first network over one face, all passes of this mode over one face)."""
+        views = (1 + len(self.zooms)) * (2 if self.flip else 1)
+        return self._networks[0].multiply_accumulates(), views * sum(n.multiply_accumulates() for n in self._networks)
 
     @property
     def setting(self) -> str:

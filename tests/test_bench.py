@@ -22,6 +22,8 @@ def test_bench_on_frames_of_real_faces(samples):
     for n in FACE_COUNTS:  # every face of each frame is tracked and shown
         assert figures[f"faces_shown_{n}"] == n
     assert figures["detector_hits_live"]["hit_rate"] == 1.0 and figures["detector_hits_live"]["extra"] == 0
+    assert figures["classifier_mmacs_per_face_fast_mode"] == pytest.approx(2 * figures["classifier_mmacs_per_face_one_pass"], abs=0.2)
+    assert figures["video_x_realtime"] > 0 and figures["cpu_flags"]
     for key in ("e2e_ms_1face", "e2e_ms_6faces", "classifier_ms_1face", "faces_per_s_batched", "peak_memory_mb"):
         assert figures[key] > 0, key  # measured, whatever the machine's speed
     if figures["peer_e2e_ms_1face"] is None:  # the fer package could not be installed or run here
