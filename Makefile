@@ -1,5 +1,7 @@
 # Two commands on a fresh machine: `make run` starts the app, `make test` runs every test.
-# Each creates the virtual environment .venv on first use (and again when the requirements change).
+# Each creates the virtual environment .venv on first use (and again when the requirements change):
+# `make run` installs requirements.txt (the runtime, no TensorFlow); `make test` installs
+# requirements-dev.txt, which includes requirements-train.txt (TensorFlow) and requirements.txt.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +16,7 @@ $(VENV)/.run-deps: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.test-deps: requirements.txt requirements-train.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
