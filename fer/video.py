@@ -22,6 +22,10 @@ from .mood import Timeline
 from .pipeline import Analyzer, stream_detector
 
 DEFAULT_SAMPLE_FPS = 5.0
+# The largest frame decoded: 4K UHD (3840x2160), 8.3 megapixels. Checked from the stream's header before
+# any frame is decoded, and again per frame (a stream may change size): a 1.4 MB file of 16000x16000
+# frames would otherwise make FFmpeg allocate gigabytes.
+MAX_FRAME_PIXELS = 3840 * 2160
 _END = object()
 
 
@@ -36,6 +40,7 @@ def analyze_video(
     sample_fps: float = DEFAULT_SAMPLE_FPS,
     max_seconds: float | None = None,
     progress: Callable[[float], None] | None = None,
+    max_pixels: int = MAX_FRAME_PIXELS,
 ) -> tuple[float, Timeline]:
     """Returns (the video's frame rate, its Timeline). ``progress`` gets the share done, 0 to 1."""
     try:
@@ -48,6 +53,9 @@ def analyze_video(
         if container.format.name in ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "gif", "tiff_pipe"):
             raise VideoError(f"this is a still image ({container.format.name}), not a video; analyse it as a photo")
         stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width * height > max_pixels:
+            raise VideoError(f"its frames are {width}x{height}; the limit is {max_pixels / 1e6:.1f} megapixels")
         stream.thread_type = "AUTO"
         fps = float(stream.average_rate or stream.guessed_rate or 0)
         duration = _duration(container, stream)
@@ -59,7 +67,8 @@ def analyze_video(
         frames: queue.Queue = queue.Queue(maxsize=8)
         stop = threading.Event()
         decoder = threading.Thread(
-            target=_decode, args=(container, stream, sample_fps, max_seconds, frames, stop), name="video-decode", daemon=True
+            target=_decode, args=(container, stream, sample_fps, max_seconds, max_pixels, frames, stop), name="video-decode",
+            daemon=True,
         )
         decoder.start()
         try:
@@ -86,7 +95,9 @@ def analyze_video(
     return fps, timeline
 
 
-def _decode(container, stream, sample_fps: float, max_seconds: float | None, out: queue.Queue, stop: threading.Event) -> None:
+def _decode(
+    container, stream, sample_fps: float, max_seconds: float | None, max_pixels: int, out: queue.Queue, stop: threading.Event
+) -> None:
     """The decoding thread: (t, grey frame) for each sampled frame, then _END (or the error that stopped it)."""
     next_t = 0.0
     try:
@@ -98,6 +109,8 @@ def _decode(container, stream, sample_fps: float, max_seconds: float | None, out
                 continue
             if max_seconds is not None and t > max_seconds:
                 raise VideoError(f"the video runs past the {max_seconds / 60:.0f} min limit")
+            if frame.width * frame.height > max_pixels:
+                raise VideoError(f"a frame at {t:.1f} s is {frame.width}x{frame.height}; the limit is {max_pixels / 1e6:.1f} megapixels")
             next_t = t + 1.0 / sample_fps
             out.put((t, frame.to_ndarray(format="gray")))
     except (av.error.FFmpegError, VideoError) as err:

@@ -88,3 +88,8 @@ def test_a_one_frame_video_counts_its_face(samples, tmp_path):
     one = write_mp4(tmp_path / "one.mp4", face_clip(samples / "faceapi_happy.jpg", 1 / FPS))
     fps, timeline = analyze_video(one, Analyzer.default())
     assert [(r["faces"], r["distribution"]["happy"]) for r in timeline.rows()] == [(1, 1.0)]
+
+
+def test_frames_over_the_pixel_limit_are_refused_before_decoding(angry_then_happy):
+    with pytest.raises(VideoError, match="megapixels"):
+        analyze_video(angry_then_happy, Analyzer.default(), max_pixels=320 * 200)
