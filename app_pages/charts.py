@@ -35,20 +35,24 @@ def probability_bars(table: pd.DataFrame, height: int = 150, row: str = "face") 
     return long, spec
 
 
-def timeline_chart(rows: list[dict]) -> tuple[pd.DataFrame, dict]:
-    """Stacked shares of the emotions seen per time bucket (``fer.mood.Timeline.rows()``)."""
+def timeline_chart(rows: list[dict], clock: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Stacked shares of the emotions seen per time bucket (``fer.mood.Timeline.rows()``); with ``clock``,
+    ``t`` is Unix time and the axis shows the viewer's clock time."""
     long = pd.DataFrame(
-        [{"t": r["t"], "emotion": e, "order": i, "share": r["distribution"][e]} for r in rows for i, e in enumerate(EMOTIONS)]
+        [{"t": r["t"] * 1000 if clock else r["t"], "emotion": e, "order": i, "share": r["distribution"][e]}
+         for r in rows for i, e in enumerate(EMOTIONS)]
     )
     spec = {
         "mark": "area",
         "height": 220,
         "encoding": {
-            "x": {"field": "t", "type": "quantitative", "title": "seconds since start"},
+            "x": {"field": "t", "type": "temporal", "title": "time", "axis": {"format": "%H:%M:%S"}}
+            if clock
+            else {"field": "t", "type": "quantitative", "title": "seconds since start"},
             "y": {"field": "share", "type": "quantitative", "stack": "normalize", "axis": {"format": "%"}, "title": "share of faces"},
             "color": {"field": "emotion", "type": "nominal", "scale": _COLOR_SCALE, "legend": {"orient": "right"}},
             "order": {"field": "order", "type": "quantitative"},
-            "tooltip": [{"field": "t"}, {"field": "emotion"}, {"field": "share", "type": "quantitative", "format": ".0%"}],
+            "tooltip": [{"field": "t", "type": "temporal", "format": "%H:%M:%S"} if clock else {"field": "t"}, {"field": "emotion"}, {"field": "share", "type": "quantitative", "format": ".0%"}],
         },
     }
     return long, spec

@@ -3,16 +3,15 @@ a video-call screenshot or a recorded lecture. Only aggregates are shown and sto
 
 import json
 import time
-from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
 
 from app_pages.charts import probability_bars, timeline_chart
-from app_pages.resources import analyzer, mode_toggle, settings, store
+from app_pages.resources import analyzer, join_link, mode_toggle, qr_png, settings, store
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
-from fer.mood import negative_streak, rows_to_csv, session_report, shown, valence
+from fer.mood import alert_periods, negative_streak, rows_to_csv, session_report, shown, valence
 from fer.render import draw
 from fer.store import RoomNotFound
 from fer.video import VideoError, analyze_video
@@ -20,6 +19,7 @@ from fer.video import VideoError, analyze_video
 SETTINGS = settings()
 MAX_PHOTO_MB, MAX_VIDEO_MB, MAX_VIDEO_MINUTES = SETTINGS.max_photo_mb, SETTINGS.max_video_mb, SETTINGS.max_video_minutes
 MIN_FACES, RETENTION_DAYS = SETTINGS.min_faces, SETTINGS.retention_days
+ALERT_S = 30  # the negative share must stay above the threshold this long
 VIDEO_TYPES = ["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "ogv"]
 
 st.title("Class mood")
@@ -43,14 +43,15 @@ def mood_summary(distribution: dict, faces: int, container=st) -> None:
     container.vega_lite_chart(*probability_bars(table, height=120, row="share"))
 
 
-def live_class() -> None:
+def teacher_sign_in() -> bool:
+    """Whether this browser session holds an open class's teacher key; if not, the forms to start a
+    class or to reopen one."""
     params = st.query_params
     if "class_key" not in st.session_state and "room" in params and "key" in params:
         if store().check_key(params["room"], params["key"]):
             st.session_state.class_room, st.session_state.class_key = params["room"], params["key"]
         else:
             st.error("That room code and teacher key do not match an open class.")
-
     if "class_key" not in st.session_state:
         start, reopen = st.columns(2)
         with start.form("start"):
@@ -71,8 +72,13 @@ def live_class() -> None:
                     st.session_state.class_room, st.session_state.class_key = code.strip(), key.strip()
                     st.rerun()
                 st.error("That room code and teacher key do not match an open class.")
-        return
+        return False
+    return True
 
+
+def live_class() -> None:
+    if not teacher_sign_in():
+        return
     code = st.session_state.class_room
     try:
         room = store().room(code)
@@ -81,12 +87,14 @@ def live_class() -> None:
         del st.session_state.class_key
         return
 
-    site = urlsplit(st.context.url or "http://localhost:8501")
-    join_link = f"{site.scheme}://{site.netloc}/join?room={code}"
+    link, warning = join_link(code)
     st.subheader(room.title or "Your class")
     left, right = st.columns(2)
-    left.markdown("**Join link for students** (share it in the call chat):")
-    left.code(join_link, language=None)
+    left.markdown("**Join link for students** (share it in the call chat, or show the QR code):")
+    left.code(link, language=None)
+    if warning:
+        left.warning(warning)
+    left.image(qr_png(link), width=160)
     right.markdown("**Teacher key**: keep it private; with the room code it opens this dashboard.")
     right.code(st.session_state.class_key, language=None)
     st.caption(
@@ -94,8 +102,7 @@ def live_class() -> None:
         f"{room.bucket_s}-second buckets. The session and its numbers are deleted "
         f"{RETENTION_DAYS:g} days after it started."
     )
-    threshold = st.slider("Alert when the negative share stays above", 0.1, 0.9, 0.5, 0.05, format="%.2f")
-    alert_s = 30
+    threshold = st.slider("Alert when the negative share stays above", 0.1, 0.9, 0.5, 0.05, format="%.2f", key="alert_threshold")
 
     @st.fragment(run_every=None if room.ended else 2.0)
     def dashboard() -> None:
@@ -113,13 +120,13 @@ def live_class() -> None:
         else:
             st.markdown("#### Current mood")
             mood_summary(latest["distribution"], latest["faces"])
-            if negative_streak(rows, threshold, alert_s, room.bucket_s, room.min_faces):
-                st.error(f"Alert: the negative share has stayed above {threshold:.0%} for {alert_s} s.")
+            # Up only while the streak reaches the latest bucket: it clears when the mood recovers.
+            if negative_streak(rows, threshold, ALERT_S, room.bucket_s, room.min_faces) and rows[-1] is latest:
+                st.error(f"Alert: the negative share has stayed above {threshold:.0%} for {ALERT_S} s.")
         kept = shown(rows, room.min_faces)
         if kept:
             st.markdown("#### Timeline")
-            start = rows[0]["t"]
-            st.vega_lite_chart(*timeline_chart([r | {"t": r["t"] - start} for r in kept]), width="stretch")
+            st.vega_lite_chart(*timeline_chart(kept, clock=True), width="stretch")
 
     dashboard()
 
@@ -128,27 +135,37 @@ def live_class() -> None:
             store().end_room(code)
             st.rerun()
     else:
-        rows = store().timeline(code)
-        report = session_report(rows, room.min_faces)
-        st.markdown("#### Session report")
-        if report["buckets_shown"]:
-            mood_summary(report["distribution"], report["peak_faces"])
-        st.write(
-            f"{report['buckets']} buckets of {room.bucket_s} s, {report['buckets_shown']} with at least "
-            f"{room.min_faces} faces; at most {report['peak_participants']} students at once."
-        )
-        c1, c2, c3 = st.columns(3)
-        c1.download_button("Download CSV", rows_to_csv(rows), f"class_{code[:6]}.csv", "text/csv")
-        c2.download_button(
-            "Download JSON",
-            json.dumps({"title": room.title, "bucket_s": room.bucket_s, "report": report, "timeline": rows}, indent=2),
-            f"class_{code[:6]}.json",
-            "application/json",
-        )
-        if c3.button("Start another class"):
-            del st.session_state.class_key
-            st.query_params.clear()
-            st.rerun()
+        class_report(room)
+
+
+def class_report(room) -> None:
+    """The ended class: its report and the CSV and JSON downloads (k-anonymous: from the store)."""
+    code = room.code
+    rows = store().timeline(code)
+    threshold = st.session_state.get("alert_threshold", 0.5)
+    report = session_report(rows, room.min_faces, alert_periods(rows, threshold, ALERT_S, room.bucket_s, room.min_faces))
+    st.markdown("#### Session report")
+    if report["buckets_shown"]:
+        mood_summary(report["distribution"], report["peak_faces"])
+    st.write(
+        f"{report['buckets']} buckets of {room.bucket_s} s, {report['buckets_shown']} with at least "
+        f"{room.min_faces} faces; at most {report['peak_participants']} students at once."
+    )
+    clock = lambda t: time.strftime("%H:%M:%S", time.localtime(t))  # noqa: E731
+    alerts = "; ".join(f"{clock(a['start'])}-{clock(a['end'] + room.bucket_s)}" for a in report["alerts"])
+    st.write(f"Negative-mood alerts (above {threshold:.0%} for {ALERT_S} s): {alerts or 'none'}.")
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download CSV", rows_to_csv(rows), f"class_{code[:6]}.csv", "text/csv")
+    c2.download_button(
+        "Download JSON",
+        json.dumps({"title": room.title, "bucket_s": room.bucket_s, "report": report, "timeline": rows}, indent=2),
+        f"class_{code[:6]}.json",
+        "application/json",
+    )
+    if c3.button("Start another class"):
+        del st.session_state.class_key
+        st.query_params.clear()
+        st.rerun()
 
 
 def gallery_screenshot() -> None:

@@ -5,14 +5,14 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_pages.resources import analyzer, rtc_configuration, store
+from app_pages.resources import analyzer, room_code, rtc_configuration, store
 from fer.reporter import ClassReporter
 from fer.render import draw
 from fer.store import RoomNotFound
 
 st.title("Join a class")
 
-code = st.query_params.get("room") or st.text_input("Room code (from your teacher's join link)").strip()
+code = st.query_params.get("room") or room_code(st.text_input("Room code or join link (from your teacher)"))
 if not code:
     st.stop()
 try:

@@ -85,7 +85,21 @@ def negative_streak(rows: list[dict], threshold: float, duration_s: float, bucke
     return all(r["faces"] >= min_faces and valence(r["distribution"])["negative"] > threshold for r in last)
 
 
-def session_report(rows: list[dict], min_faces: int) -> dict:
+def alert_periods(rows: list[dict], threshold: float, duration_s: float, bucket_s: float, min_faces: int) -> list[dict]:
+    """Every stretch of time during which the negative alert was up: from the bucket that completed a
+    streak of ``duration_s`` seconds to the last bucket that kept it (``{"start", "end"}``, bucket times).
+    The alert clears as soon as one bucket is no longer negative enough, has too few faces, or is missing."""
+    periods: list[dict] = []
+    for i in range(len(rows)):
+        if negative_streak(rows[: i + 1], threshold, duration_s, bucket_s, min_faces):
+            if periods and periods[-1]["end"] == rows[i - 1]["t"] and rows[i]["t"] - rows[i - 1]["t"] == bucket_s:
+                periods[-1]["end"] = rows[i]["t"]
+            else:
+                periods.append({"start": rows[i]["t"], "end": rows[i]["t"]})
+    return periods
+
+
+def session_report(rows: list[dict], min_faces: int, alerts: list[dict] | None = None) -> dict:
     """A whole class session in numbers: its span, the most students at once, and the mood over all
     buckets with enough faces (each bucket's counts summed, so busier moments weigh more)."""
     kept = shown(rows, min_faces)
@@ -102,6 +116,7 @@ def session_report(rows: list[dict], min_faces: int) -> dict:
         "observations": observations,
         "distribution": distribution,
         "valence": valence(distribution),
+        "alerts": alerts or [],
     }
 
 

@@ -181,3 +181,43 @@ def test_recorded_lecture_gives_a_timeline(samples, tmp_path):
     at.file_uploader[1].set_value(("broken.mp4", b"\x00\x00\x00\x18ftypmp42 truncated", "video/mp4"))
     at.run()
     assert not at.exception and "Cannot use broken.mp4" in at.error[0].value
+
+
+def test_join_link_uses_the_public_url_and_warns_about_localhost(monkeypatch):
+    from app_pages import resources
+
+    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
+    at.button[0].click().run()  # "Start a class" on AppTest's own address, localhost
+    assert not at.exception and at.code[0].value.startswith("http://localhost")
+    assert any("this computer only" in w.value for w in at.warning)
+    assert len(at.get("image")) == 1  # the QR code
+
+    monkeypatch.setenv("FER_PUBLIC_URL", "https://class.example.org/")
+    resources.settings.clear()
+    try:
+        at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
+        at.button[0].click().run()
+        code = at.session_state["class_room"]
+        assert at.code[0].value == f"https://class.example.org/join?room={code}" and not at.warning
+    finally:
+        resources.settings.clear()
+
+
+def test_a_pasted_join_link_opens_the_class_and_students_see_only_student_pages(monkeypatch):
+    import streamlit_webrtc.component
+
+    from fer.store import Store
+
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    code, _ = Store(os.environ["FER_DATABASE_URL"]).create_room("Biology")
+    at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT).run()
+    at.text_input[0].set_value(f"  https://class.example.org/join?room={code}  ").run()
+    assert not at.exception and not at.error and at.subheader[0].value == "Biology"
+
+    from app_pages.resources import room_code
+
+    assert room_code(code) == code and room_code(f"http://x/join?room={code}&utm=1") == code
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    app.query_params["room"] = code
+    app.run()
+    assert not app.exception and app.title[0].value == "Join a class"

@@ -79,3 +79,13 @@ def test_session_report_and_csv():
     lines = rows_to_csv(rows).splitlines()
     assert lines[0].startswith("t,streams,faces,observations,n_angry") and "angry" in lines[0].split(",")
     assert len(lines) == 4
+
+
+def test_alert_history_starts_when_the_streak_is_complete_and_clears_when_the_mood_recovers():
+    from fer.mood import alert_periods
+
+    sad = {"sad": 3, "happy": 1}
+    rows = [_row(t, 4, sad) for t in range(0, 40, 5)] + [_row(40, 4, {"happy": 4})] + [_row(t, 4, sad) for t in range(45, 80, 5)]
+    assert alert_periods(rows, 0.5, 30, 5, 3) == [{"start": 25, "end": 35}, {"start": 70, "end": 75}]
+    assert alert_periods(rows[:7], 0.5, 30, 5, 3) == [{"start": 25, "end": 30}]
+    assert alert_periods([r | {"faces": 2} for r in rows], 0.5, 30, 5, 3) == []
