@@ -12,6 +12,7 @@ import numpy as np
 
 from .assets import DETECTOR_MODEL, quiet_native_stderr
 from .results import FaceResult
+from .tracking import iou
 
 
 class FaceDetector(Protocol):
@@ -66,6 +67,31 @@ class HaarDetector:
         return sorted(suppress_duplicates(found), key=lambda d: (d.box[0], d.box[1]))
 
 
+class AgreedDetector:
+    """The photo detector: the Haar cascade's boxes where BlazeFace agrees there is a face, plus the faces
+    BlazeFace is sure of that the cascade missed (turned heads). Neither alone is right on photos: the
+    cascade finds small faces in group photos that BlazeFace misses, and it also fires on hands, fists and
+    patterns, which BlazeFace does not call faces. Measured on the sample photos (10 photos, 11 faces) and
+    a 2560-pixel grid of all 11 faces: Haar alone found 10/10 photos exactly and 10 of the grid's 11,
+    BlazeFace alone 10/10 and 5, both with agreement 10/10 and 10. Each face keeps the cascade's box
+    (the framing our crops were tuned for) and takes BlazeFace's score (a probability) and keypoints."""
+
+    def __init__(self, haar: FaceDetector | None = None, blaze: FaceDetector | None = None, min_iou: float = 0.3, sure: float = 0.6):
+        self.haar = haar or HaarDetector()
+        self.blaze = blaze or BlazeFaceDetector(min_score=0.2, fine=True)
+        self.min_iou, self.sure = min_iou, sure
+
+    def __call__(self, gray: np.ndarray) -> list[FaceResult]:
+        haar, blaze = self.haar(gray), self.blaze(gray)
+        faces = []
+        for h in haar:
+            overlap, best = max(((iou(h.box, b.box), b) for b in blaze), default=(0.0, None), key=lambda pair: pair[0])
+            if overlap >= self.min_iou:
+                faces.append(FaceResult(h.box, best.score, best.keypoints))
+        faces += [b for b in blaze if b.score >= self.sure and all(iou(b.box, f.box) < self.min_iou for f in faces)]
+        return sorted(faces, key=lambda d: (d.box[0], d.box[1]))
+
+
 def suppress_duplicates(found: list[FaceResult], overlap: float = 0.5) -> list[FaceResult]:
     """Keep one box per face: drop a box when ``overlap`` of the smaller of it and a stronger box is shared."""
     kept: list[FaceResult] = []
@@ -104,7 +130,7 @@ class BlazeFaceDetector:
     # which columns of a detection row (x, y, w, h, then x, y per keypoint) move with a tile's offset
     _SHIFTED = np.array([1, 1, 0, 0] + [1, 1] * KEYPOINTS, np.float32)
 
-    def __init__(self, min_score: float = 0.4, path: str | Path | None = None, threads: int = 1):
+    def __init__(self, min_score: float = 0.4, path: str | Path | None = None, threads: int = 1, fine: bool = False):
         from ai_edge_litert.interpreter import Interpreter
 
         self.path = Path(path or DETECTOR_MODEL)
@@ -118,7 +144,7 @@ class BlazeFaceDetector:
         ys, xs = np.meshgrid(centres, centres, indexing="ij")
         self._anchors = np.stack([xs.ravel(), ys.ravel()], axis=1)
         self._min_logit = np.log(min_score / (1 - min_score))
-        self.min_score = min_score
+        self.min_score, self.fine = min_score, fine
         self._lock = threading.Lock()
 
     def __call__(self, gray: np.ndarray) -> list[FaceResult]:
@@ -129,6 +155,12 @@ class BlazeFaceDetector:
         if long >= self.TILE_ASPECT * short:
             starts = np.linspace(0, long - short, int(np.ceil(long / short))).round().astype(int)
             squares += [(s, 0, short) if width > height else (0, s, short) for s in starts]
+        if self.fine and long >= 2 * self.SIZE:
+            # Photos: also four overlapping squares of 55% of the long side, so faces down to about a
+            # twentieth of the picture (a group photo) are seen at a size the network finds.
+            side = int(round(0.55 * long))
+            xs, ys = sorted({0, max(0, width - side)}), sorted({0, max(0, height - side)})
+            squares += [(x, y, side) for y in ys for x in xs]
         rows, scores = [], []
         for x0, y0, side in squares:
             found, score = self._square(gray[y0 : y0 + side, x0 : x0 + side], side)
@@ -144,6 +176,8 @@ class BlazeFaceDetector:
             if x1 - x0 >= 4 and y1 - y0 >= 4:
                 keypoints = tuple((round(float(px), 1), round(float(py), 1)) for px, py in row[4:].reshape(-1, 2))
                 detections.append(FaceResult((x0, y0, x1 - x0, y1 - y0), float(score), keypoints))
+        if self.fine:  # a face cut by a tile's edge leaves a partial box inside the whole one
+            detections = suppress_duplicates(detections)
         return sorted(detections, key=lambda d: (d.box[0], d.box[1]))
 
     def _square(self, region: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:

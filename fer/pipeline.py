@@ -3,7 +3,7 @@ video, the live page, a student's class stream, evaluation.
 
     image --to_gray--> grey --detector--> faces (box, score, keypoints)
           [--tracker: ids, steadied boxes, faces confirmed over detections]
-          --crop_faces--> 48x48 crops --classifier (one batch)--> probabilities
+          --crop_faces (eyes levelled from the keypoints)--> 48x48 crops --classifier (one batch)--> probabilities
           [--smoothing over a time window per track] --> FrameResult
 
 For a photo the analyzer is stateless (``Analyzer.default(mode)``, shared by the whole process). A stream
@@ -20,8 +20,8 @@ import numpy as np
 
 from .assets import MODES
 from .classifier import EmotionClassifier
-from .faces import BlazeFaceDetector, FaceDetector, HaarDetector
-from .preprocess import crop_faces, to_gray
+from .faces import AgreedDetector, BlazeFaceDetector, FaceDetector
+from .preprocess import crop_faces, eye_tilt, to_gray
 from .results import FaceResult, FrameResult
 from .tracking import Tracker
 
@@ -56,8 +56,9 @@ class Analyzer:
         detect_every: int = 1,
         smoothing_s: float = 0.0,
         max_missed: int = 0,
+        align: bool = True,
     ):
-        self.detector, self.classifier = detector, classifier
+        self.detector, self.classifier, self.align = detector, classifier, align
         self.detect_every, self.smoothing_s = max(1, detect_every), smoothing_s
         self.tracker = Tracker(max_missed=max_missed) if tracking else None
         self._frame = 0
@@ -68,20 +69,20 @@ class Analyzer:
         """The shared photo analyzer for a mode (``fer.assets.MODES``), created once per process."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-        return Analyzer(HaarDetector(), EmotionClassifier(**MODES[mode]))
+        return Analyzer(AgreedDetector(), EmotionClassifier(**MODES[mode]))
 
     def for_stream(
         self, detector: FaceDetector | None = None, detect_every: int = 2, smoothing_s: float = 0.5, max_missed: int = 2
     ) -> "Analyzer":
         """A new tracking analyzer for one stream, sharing this one's classifier (and detector, unless given)."""
-        return Analyzer(detector or self.detector, self.classifier, True, detect_every, smoothing_s, max_missed)
+        return Analyzer(detector or self.detector, self.classifier, True, detect_every, smoothing_s, max_missed, self.align)
 
     def __call__(self, image: np.ndarray, t: float = 0.0) -> FrameResult:
         """The faces of a uint8 grey, RGB or RGBA image; ``t`` (seconds) orders a stream's frames."""
         gray = to_gray(image)
         if self.tracker is None:
             faces = self.detector(gray)
-            probs = self.classifier(crop_faces(gray, [f.box for f in faces]))
+            probs = self.classifier(self._crops(gray, faces, [f.box for f in faces]))
             found = tuple(replace(f, probabilities=p) for f, p in zip(faces, probs))
             return FrameResult(gray.shape[1], gray.shape[0], found)
         if self._frame % self.detect_every == 0:
@@ -89,12 +90,16 @@ class Analyzer:
         self._frame += 1
         tracks = self.tracker.shown
         seen = [tr for tr in tracks if tr.missed == 0]
-        for tr, p in zip(seen, self.classifier(crop_faces(gray, [tr.box for tr in seen]))):
+        for tr, p in zip(seen, self.classifier(self._crops(gray, [tr.face for tr in seen], [tr.box for tr in seen]))):
             tr.observe(t, p, self.smoothing_s)
         faces = tuple(replace(tr.face, box=tr.box, probabilities=tr.smoothed, track_id=tr.id) for tr in tracks)
         return FrameResult(gray.shape[1], gray.shape[0], faces)
 
     analyze = __call__
+
+    def _crops(self, gray: np.ndarray, faces: list[FaceResult], boxes: list) -> np.ndarray:
+        """48x48 crops of the boxes, each face turned eyes-level when its detector gave keypoints."""
+        return crop_faces(gray, boxes, tilts=[eye_tilt(f.keypoints) for f in faces] if self.align else None)
 
     def reset(self) -> None:
         """Forget the stream so far (tracks and ids)."""
@@ -109,7 +114,7 @@ class Analyzer:
         if not faces:
             return None
         biggest = max(faces, key=lambda f: f.box[2] * f.box[3])
-        return crop_faces(gray, [biggest.box])[0]
+        return self._crops(gray, [biggest], [biggest.box])[0]
 
 
 def analyze(image: np.ndarray, mode: str = "fast") -> FrameResult:

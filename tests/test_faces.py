@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fer.faces import BlazeFaceDetector, HaarDetector, suppress_duplicates
+from fer.faces import AgreedDetector, BlazeFaceDetector, HaarDetector, suppress_duplicates
 from fer.results import FaceResult
 from fer.imageio import load_image
 from fer.preprocess import to_gray
@@ -9,12 +9,12 @@ from fer.preprocess import to_gray
 from .conftest import SAMPLE_FACES
 
 
-DETECTORS = {"haar": HaarDetector, "blazeface": BlazeFaceDetector}
+DETECTORS = {"haar": HaarDetector, "blazeface": BlazeFaceDetector, "photo (agreed)": AgreedDetector}
 
 
 @pytest.fixture(scope="module", params=sorted(DETECTORS))
 def detector(request):
-    """Each detector: the photo page's Haar cascade and the live streams' BlazeFace."""
+    """Each detector: the Haar cascade, the streams' BlazeFace, and the photo detector (both, agreeing)."""
     return DETECTORS[request.param]()
 
 
@@ -51,11 +51,11 @@ def test_collage_of_seven_faces(samples, detector):
 
 
 def test_small_faces_in_a_large_group_photo(samples):
-    """All 11 sample faces, small, in one 2560x2560 picture: found without duplicates or extras (the
-    photo detector; BlazeFace sees 192 pixels and is for webcam frames)."""
+    """All 11 sample faces, small, in one 2560x2560 picture: found without duplicates or extras by the
+    photo detector (BlazeFace alone found 5: it sees 192 pixels and is for webcam frames)."""
     import cv2
 
-    detector = HaarDetector()
+    detector = AgreedDetector()
     grid = _grid([_tile(to_gray(load_image(samples / n)), 160) for n in sorted(SAMPLE_FACES)], 4)
     found = detector(cv2.resize(grid, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC))
     assert 10 <= len(found) <= 11
@@ -113,3 +113,14 @@ def test_blazeface_finds_turned_faces_that_the_frontal_cascade_misses(samples):
                 found["blaze"] += len(blaze(gray))
                 found["haar"] += len(haar(gray))
     assert found["blaze"] >= 1.5 * found["haar"], found  # measured 42 against 24
+
+
+def test_the_photo_detector_drops_what_blazeface_does_not_call_a_face(samples):
+    """A cascade box on a hand or a pattern is dropped: here a stand-in cascade that reports the real face
+    and a box on the background; the agreeing detector keeps the face, with BlazeFace's score and keypoints."""
+    gray = to_gray(load_image(samples / "faceapi_happy.jpg"))
+    face = HaarDetector()(gray)[0]
+    background = FaceResult((0, 0, 60, 60), 40.0)
+    found = AgreedDetector(haar=lambda g: [background, face])(gray)
+    assert [f.box for f in found] == [face.box]
+    assert 0.5 < found[0].score <= 1 and len(found[0].keypoints) == 6

@@ -49,3 +49,25 @@ def test_preprocess_scales_to_unit_range_with_channel():
 def test_preprocess_rejects_wrong_sizes():
     with pytest.raises(ValueError):
         preprocess(np.zeros((1, 32, 32), np.uint8))
+
+
+def test_a_tilted_face_is_levelled_from_its_eye_keypoints():
+    import cv2
+
+    from fer.preprocess import crop_faces, eye_tilt
+
+    image = np.full((200, 200), 100, np.uint8)
+    cv2.line(image, (60, 100), (140, 100), 255, 3)  # the line through the eyes, level
+    turn = cv2.getRotationMatrix2D((100, 100), 20, 1.0)  # turned 20 degrees counter-clockwise
+    tilted = cv2.warpAffine(image, turn, (200, 200), borderMode=cv2.BORDER_REPLICATE)
+    eyes = cv2.transform(np.array([[[60, 100], [140, 100]]], np.float32), turn)[0]
+    tilt = eye_tilt(eyes)
+    assert abs(tilt + 20) < 0.5  # the line rises to the right: a negative tilt in image coordinates
+    box = (50, 50, 100, 100)
+    plain, levelled = crop_faces(tilted, [box], margin=0.0), crop_faces(tilted, [box], margin=0.0, tilts=[tilt])
+
+    def bright_rows(crop):
+        return int((crop[0] > 180).any(axis=1).sum())
+
+    assert bright_rows(levelled) <= 4 < bright_rows(plain)  # level again: the line lies on a few rows
+    assert np.array_equal(crop_faces(tilted, [box], tilts=[1.0]), crop_faces(tilted, [box]))  # small tilts: untouched
