@@ -13,7 +13,7 @@ from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.mood import alert_periods, negative_streak, rows_to_csv, session_report, shown, valence
 from fer.render import draw
-from fer.store import RoomNotFound
+from fer.store import RoomNotFound, StoreError, markdown_escaped
 from fer.video import VideoError, analyze_video
 
 SETTINGS = settings()
@@ -88,7 +88,7 @@ def live_class() -> None:
         return
 
     link, warning = join_link(code)
-    st.subheader(room.title or "Your class")
+    st.subheader(markdown_escaped(room.title) or "Your class", anchor=False)  # the teacher's text, shown as typed
     left, right = st.columns(2)
     left.markdown("**Join link for students** (share it in the call chat, or show the QR code):")
     left.code(link, language=None)
@@ -106,7 +106,11 @@ def live_class() -> None:
 
     @st.fragment(run_every=None if room.ended else 2.0)
     def dashboard() -> None:
-        rows = store().timeline(code)
+        try:
+            rows = store().timeline(code)
+        except StoreError:  # keeps refreshing: the numbers come back with the database
+            st.warning("The class store is unreachable right now; numbers will resume when it is back.")
+            return
         now = time.time()
         recent = [r for r in rows if r["t"] >= now - 3 * room.bucket_s]
         st.metric("Students streaming now", max((r["streams"] for r in recent), default=0))
@@ -230,7 +234,10 @@ def recorded_lecture() -> None:
 
 live_tab, gallery_tab, lecture_tab = st.tabs(["Live class", "Video-call screenshot", "Recorded lecture"])
 with live_tab:
-    live_class()
+    try:
+        live_class()
+    except StoreError:  # signing in, starting or ending a class, or its report while the database is down
+        st.warning("The class store is unreachable right now; please try again in a minute.")
 with gallery_tab:
     gallery_screenshot()
 with lecture_tab:

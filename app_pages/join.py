@@ -8,7 +8,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from app_pages.resources import analyzer, room_code, rtc_configuration, store
 from fer.reporter import ClassReporter
 from fer.render import draw
-from fer.store import RoomNotFound
+from fer.store import RoomNotFound, StoreError, markdown_escaped
 
 st.title("Join a class")
 
@@ -20,11 +20,14 @@ try:
 except RoomNotFound:
     st.error("No open class has this room code. Check the link with your teacher.")
     st.stop()
+except StoreError:
+    st.warning("The class store is unreachable right now. Please try again in a minute.")
+    st.stop()
 if room.ended:
     st.info("This class has ended. Thank you for taking part.")
     st.stop()
 
-st.subheader(room.title or "Class mood")
+st.subheader(markdown_escaped(room.title) or "Class mood", anchor=False)  # the teacher's text, shown as typed
 st.markdown(
     f"""
 **Before you join, please read this.**
@@ -84,6 +87,13 @@ def status() -> None:
         )
     else:
         st.caption("Press START to join the class mood, and allow the camera.")
+    if reporter.pending and not reporter.ended:
+        st.warning(
+            f"The class store is unreachable; {reporter.pending} update(s) waiting. They are sent when it is "
+            f"back (at most {reporter.max_pending} are kept)."
+        )
+    if reporter.lost:
+        st.caption(f"{reporter.lost} update(s) could not be kept while the class store was unreachable.")
 
 
 status()

@@ -1,8 +1,15 @@
 """A student's side of a class session: analyse about one frame per second, keep only per-bucket
-numbers in memory, and send each finished bucket to the store. Frames and crops never leave memory."""
+numbers in memory, and send each finished bucket to the store. Frames and crops never leave memory.
+
+The store may be out of reach (PostgreSQL down, the SQLite file locked or unwritable): the stream keeps
+running, a bucket that could not be stored waits in memory and is sent, oldest first, with the next
+bucket. At most ``max_pending`` buckets wait; older ones are dropped and counted in ``lost``. Every
+finished bucket is counted once: ``sent + pending + lost + refused``."""
 
 from __future__ import annotations
 
+import collections
+import logging
 import threading
 import time
 from typing import Callable
@@ -11,12 +18,21 @@ import numpy as np
 
 from .pipeline import Analyzer, stream_detector
 from .results import FrameResult
-from .store import Contribution, RoomNotFound, Store
+from .store import Contribution, RoomNotFound, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING = 12  # one minute of 5-second buckets
 
 
 class ClassReporter:
     """``process(image)`` from the video thread. A bucket is sent when a frame of the next one arrives,
-    and by ``flush()`` when the stream stops. ``ended`` turns True once the room refuses data."""
+    and by ``flush()`` when the stream stops. ``ended`` turns True once the room refuses data.
+
+    Counters, for the student's page: ``sent`` (stored), ``pending`` (waiting for the store to come back),
+    ``lost`` (dropped because more than ``max_pending`` were waiting), ``refused`` (refused by a room that
+    had ended or expired meanwhile); ``error`` is the last database error while the store is unreachable,
+    None once a send succeeds."""
 
     def __init__(
         self,
@@ -26,22 +42,33 @@ class ClassReporter:
         bucket_s: int,
         analyze_every_s: float = 1.0,
         clock: Callable[[], float] = time.time,
+        max_pending: int = MAX_PENDING,
     ):
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
         self.store, self.code, self.bucket_s = store, code, bucket_s
-        self.analyze_every_s, self.clock = analyze_every_s, clock
+        self.analyze_every_s, self.clock, self.max_pending = analyze_every_s, clock, max_pending
         # One detection per analysed frame; a face is counted once two analyses in a row found it, and only
         # while the detector finds it (no ghost of a face that moved: it would count one student twice).
         self._analyze = analyzer.for_stream(stream_detector("high"), detect_every=1, smoothing_s=0.0, max_missed=0)
         self._lock = threading.Lock()
         self._bucket: int | None = None
         self._frames: list[np.ndarray] = []
+        self._pending: collections.deque[Contribution] = collections.deque()
         self._last = -np.inf
         self.result: FrameResult | None = None
-        self.sent = 0
+        self.sent = self.lost = self.refused = 0
+        self.error: str | None = None
         self.ended = False
 
+    @property
+    def pending(self) -> int:
+        """Finished buckets waiting in memory for the store."""
+        return len(self._pending)
+
     def process(self, image: np.ndarray) -> FrameResult | None:
-        """Analyse the frame if a second has passed since the last analysis; returns the latest result."""
+        """Analyse the frame if a second has passed since the last analysis; returns the latest result.
+        Never raises because of the store."""
         now = self.clock()
         with self._lock:
             if self.ended or now - self._last < self.analyze_every_s:
@@ -56,15 +83,40 @@ class ClassReporter:
             return self.result
 
     def flush(self) -> None:
+        """Send the open bucket and any waiting ones (the stream stopped)."""
         with self._lock:
             self._send()
 
     def _send(self) -> None:
-        if self._bucket is None or not self._frames or self.ended:
+        if self.ended:
             return
-        try:
-            self.store.add(self.code, Contribution.from_frames(self._bucket, self._frames))
+        if self._bucket is not None and self._frames:
+            self._pending.append(Contribution.from_frames(self._bucket, self._frames))
+            self._frames = []
+        while self._pending:  # oldest first
+            try:
+                self.store.add(self.code, self._pending[0])
+            except RoomNotFound:  # ended by the teacher, or expired: nothing more is accepted
+                self.ended = True
+                self.refused += len(self._pending)
+                self._pending.clear()
+                return
+            except StoreError as err:  # out of reach: keep the newest buckets, retry with the next one
+                if self.error is None:
+                    log.warning("class store unreachable, keeping buckets in memory: %s", _reason(err))
+                self.error = _reason(err)
+                while len(self._pending) > self.max_pending:
+                    self._pending.popleft()
+                    self.lost += 1
+                return
+            self._pending.popleft()
             self.sent += 1
-        except RoomNotFound:
-            self.ended = True
-        self._frames = []
+            if self.error is not None:
+                log.info("class store reachable again")
+                self.error = None
+
+
+def _reason(err: StoreError) -> str:
+    """The driver's message, without the SQL statement and its parameters (they hold the room code)."""
+    lines = str(getattr(err, "orig", None) or "").strip().splitlines()
+    return lines[0][:200] if lines else type(err).__name__

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +55,40 @@ _ADDITIVE = ["streams", "faces", "observations", *(f"n_{e}" for e in EMOTIONS), 
 
 class RoomNotFound(LookupError):
     pass
+
+
+StoreError = sa.exc.SQLAlchemyError
+"""Any error of the database under the store: the server is down or unreachable, the SQLite file is locked
+or unwritable, the disk is full. Callers that must keep going (a student's stream, the dashboard) catch it."""
+
+# Room codes and teacher keys are URL-safe base64 (``secrets.token_urlsafe``): anything else is not one of
+# ours, and is answered without a query (a NUL or a lone surrogate would make the database driver raise).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _is_token(value: object) -> bool:
+    return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
+
+
+def clean_title(title: str) -> str:
+    """A room title as stored: one line of at most 200 characters. Control characters (NUL, escape, DEL, the
+    C1 range) and lone surrogates are removed; tabs, line breaks and other whitespace become spaces, one in a row."""
+    kept = (" " if ch.isspace() else "" if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in str(title))
+    return re.sub(" {2,}", " ", "".join(kept)).strip()[:200]
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_AUTOLINK_BREAK = re.compile(r"(?=[.:@])")
+WORD_JOINER = "\u2060"  # invisible, zero width
+
+
+def markdown_escaped(text: str) -> str:
+    """``text`` for a Markdown renderer (``st.subheader``, ``st.markdown``) that must show it as typed: every
+    ASCII punctuation character is backslash-escaped (CommonMark allows that for each of them), so no image,
+    link, emphasis, HTML tag, LaTeX or Streamlit directive can come out of user text. GitHub-flavoured
+    Markdown also turns bare addresses (``http://``, ``www.``, ``a@b.c``) into links after escapes are
+    resolved, so an invisible word joiner (U+2060) goes before each ".", ":" and "@" as well."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK_BREAK.sub(WORD_JOINER, text))
 
 
 @dataclass(frozen=True)
@@ -100,7 +136,14 @@ class Store:
     def __init__(self, url: str):
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(url, pool_pre_ping=True)
+        connect_args, parsed = {}, sa.engine.make_url(url)
+        if parsed.get_driver_name() in ("psycopg", "psycopg2"):
+            # A server that does not answer (a dropped network) fails after 5 s, when connecting or when
+            # data sent to it stay unacknowledged, instead of the system's TCP timeouts: a student's stream
+            # and the dashboard wait on it. The URL's own values win.
+            defaults = {"connect_timeout": 5, "tcp_user_timeout": 5000}
+            connect_args = {k: v for k, v in defaults.items() if k not in parsed.query}
+        self.engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         meta.create_all(self.engine)
@@ -117,7 +160,8 @@ class Store:
         min_faces: int = DEFAULTS.min_faces,
     ) -> tuple[str, str]:
         """A new class session: returns (room code, teacher key), each 128 random bits or more. The app
-        passes its settings (``FER_MIN_FACES`` and the others); the defaults are the settings' defaults."""
+        passes its settings (``FER_MIN_FACES`` and the others); the defaults are the settings' defaults.
+        The title is stored as ``clean_title`` makes it: control characters are dropped, not refused."""
         if min_faces < 1 or bucket_s < 1:
             raise ValueError("min_faces and bucket_s must be at least 1")
         code, key = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
@@ -126,13 +170,15 @@ class Store:
         with self.engine.begin() as db:
             db.execute(
                 rooms.insert().values(
-                    code=code, key_hash=_hash(key), title=title[:200], created=now, expires=now + retention_s,
+                    code=code, key_hash=_hash(key), title=clean_title(title), created=now, expires=now + retention_s,
                     bucket_s=bucket_s, min_faces=min_faces,
                 )
             )
         return code, key
 
     def room(self, code: str) -> Room:
+        if not _is_token(code):
+            raise RoomNotFound(code)
         with self.engine.connect() as db:
             row = db.execute(sa.select(rooms).where(rooms.c.code == code, rooms.c.expires > time.time())).first()
         if row is None:
@@ -140,17 +186,24 @@ class Store:
         return Room(row.code, row.title, row.created, row.expires, row.ended, row.bucket_s, row.min_faces)
 
     def check_key(self, code: str, key: str) -> bool:
-        """Constant-time comparison of the teacher key's hash; False for an unknown room too."""
+        """Constant-time comparison of the teacher key's hash; False for an unknown room too, and for a code or
+        key that is not URL-safe base64 (no query is made then)."""
+        if not (_is_token(code) and _is_token(key)):
+            return False
         with self.engine.connect() as db:
             stored = db.execute(sa.select(rooms.c.key_hash).where(rooms.c.code == code)).scalar()
         return hmac.compare_digest(stored or "0" * 64, _hash(key)) and stored is not None
 
     def end_room(self, code: str) -> None:
+        if not _is_token(code):
+            return
         with self.engine.begin() as db:
             db.execute(rooms.update().where(rooms.c.code == code).values(ended=time.time()))
 
     def add(self, code: str, c: Contribution) -> None:
         """Add one stream's bucket to the room's bucket, in one transaction (a new row or a sum)."""
+        if not _is_token(code):
+            raise RoomNotFound(code)
         values = {"room": code, "t": c.t, "streams": 1, "faces": c.faces, "observations": c.observations}
         values |= {f"n_{e}": n for e, n in zip(EMOTIONS, c.counts)}
         values |= {f"p_{e}": p for e, p in zip(EMOTIONS, c.prob_sums)}
@@ -171,6 +224,8 @@ class Store:
         distribution and mean probabilities set to None, so no page, export or report can show the
         expressions of one or two students. How many streams and faces it had is kept."""
         empty = dict.fromkeys(EMOTIONS)
+        if not _is_token(code):
+            return []
         with self.engine.connect() as db:
             k = db.execute(sa.select(rooms.c.min_faces).where(rooms.c.code == code)).scalar()
             result = db.execute(

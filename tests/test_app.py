@@ -221,3 +221,77 @@ def test_a_pasted_join_link_opens_the_class_and_students_see_only_student_pages(
     app.query_params["room"] = code
     app.run()
     assert not app.exception and app.title[0].value == "Join a class"
+
+
+HOSTILE_TITLE = "![x](http://evil.example/x.png) <img src=http://evil.example/y.png> **bold** [link](javascript:alert(1))"
+
+
+def test_room_titles_are_shown_as_typed_to_students_and_teacher(monkeypatch):
+    """A title is the teacher's text, shown to every student: it goes to st.subheader escaped, so an image
+    in it is never fetched by their browsers and a link never made (tests/test_store.py renders it)."""
+    import streamlit_webrtc.component
+
+    from fer.store import Store, markdown_escaped
+
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    code, key = Store(os.environ["FER_DATABASE_URL"]).create_room(HOSTILE_TITLE + "\x00")
+    at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
+    at.query_params["room"] = code
+    at.run()
+    assert not at.exception and at.subheader[0].value == markdown_escaped(HOSTILE_TITLE)
+    assert "![x](" not in at.subheader[0].value and at.subheader[0].value.startswith("\\!\\[x\\]\\(http")
+    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
+    at.session_state["class_room"], at.session_state["class_key"] = code, key  # the teacher, signed in
+    at.run()
+    assert not at.exception and at.subheader[0].value == markdown_escaped(HOSTILE_TITLE)
+
+
+def _store_down(*args, **kwargs):
+    import sqlalchemy as sa
+
+    raise sa.exc.OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
+
+def test_the_dashboard_says_when_the_class_store_is_unreachable(monkeypatch):
+    from fer.store import Store
+
+    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
+    at.button[0].click().run()  # "Start a class"
+    assert any("Waiting for students" in i.value for i in at.info)
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "timeline", _store_down)
+        at.run()
+        assert not at.exception
+        assert any("class store is unreachable right now; numbers will resume" in w.value for w in at.warning)
+        assert at.code[0].value  # the join link and key stay on screen
+        patch.setattr(Store, "room", _store_down)  # a full rerun (the slider, a reload) while it is down
+        at.run()
+        assert not at.exception and any("unreachable right now" in w.value for w in at.warning)
+    at.run()  # back: the numbers resume
+    assert not at.exception and not any("unreachable" in w.value for w in at.warning)
+    assert any("Waiting for students" in i.value for i in at.info)
+
+
+def test_the_join_page_says_when_the_class_store_is_unreachable(monkeypatch):
+    import streamlit_webrtc.component
+
+    from fer.store import Store
+
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    code, _ = Store(os.environ["FER_DATABASE_URL"]).create_room("Geography")
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "room", _store_down)
+        at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
+        at.query_params["room"] = code
+        at.run()
+        assert not at.exception and "unreachable" in at.warning[0].value
+    at.run()
+    at.checkbox[0].check().run()
+    reporter = at.session_state["reporter_" + code]
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "add", _store_down)
+        reporter.process(np.zeros((240, 320, 3), np.uint8))
+        reporter.flush()  # the stream stopped while the store was down
+    at.run()
+    assert not at.exception and reporter.pending == 1
+    assert any("The class store is unreachable; 1 update(s) waiting" in w.value for w in at.warning)

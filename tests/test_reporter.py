@@ -49,3 +49,28 @@ def test_a_closed_class_stops_the_reporter(tmp_path):
     clock.t = 6.0
     reporter.process(blank)  # sends bucket 0: refused, the class has ended
     assert reporter.ended and reporter.sent == 0
+    assert (reporter.refused, reporter.pending, reporter.lost) == (1, 0, 0)  # refused by the class, not waiting
+
+
+def test_a_store_error_never_reaches_the_video_thread(tmp_path):
+    """Any database error (here the engine pointed at a closed port) leaves process() and flush() working:
+    the bucket waits, and ``error`` says why, without the SQL statement or the room code."""
+    import socket
+
+    import sqlalchemy as sa
+
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    code, _ = store.create_room(bucket_s=5)
+    clock = Clock(0.0)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock)
+    blank = np.zeros((240, 320, 3), np.uint8)
+    with socket.socket() as closed:  # bound, never listening: a connection to it is refused
+        closed.bind(("127.0.0.1", 0))
+        store.engine.dispose()
+        store.engine = sa.create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{closed.getsockname()[1]}/none")
+        for t in (0.0, 6.0, 11.0):
+            clock.t = t
+            assert reporter.process(blank) is not None
+        reporter.flush()
+    assert (reporter.sent, reporter.pending, reporter.lost, reporter.ended) == (0, 3, 0, False)
+    assert reporter.error and code not in reporter.error and "INSERT" not in reporter.error

@@ -137,3 +137,118 @@ def test_kill_minus_9_mid_class_loses_no_committed_bucket(tmp_path):
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     stored = {row["t"] for row in Store(url).timeline(code)}
     assert set(committed) <= stored  # at most the bucket in flight at the kill is missing
+
+
+HOSTILE_CODES = ["ab\x00cd", "\x00", "\ud800abc", "room code", "é" * 22, "a/../b", "a\nb", "x" * 65, "", "%00"]
+
+
+def test_malformed_room_codes_and_keys_are_not_found_without_a_query(store):
+    """A room code or key outside URL-safe base64 (a NUL, a lone surrogate, a space, a path) is simply not
+    found: no query reaches the database, whose driver would raise on a NUL (PostgreSQL) or a surrogate."""
+    import sqlalchemy as sa
+
+    code, key = store.create_room("Chemistry")
+    queries = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
+    for bad in [*HOSTILE_CODES, None, 42]:
+        with pytest.raises(RoomNotFound):
+            store.room(bad)
+        with pytest.raises(RoomNotFound):
+            store.add(bad, Contribution.from_frames(0, [np.array([one_hot("happy")])]))
+        assert store.check_key(bad, key) is False
+        assert store.timeline(bad) == []
+        store.end_room(bad)
+    for bad in [*HOSTILE_CODES, key + "\x00", key[:-1] + "\ud800", None]:
+        assert store.check_key(code, bad) is False
+    assert queries == []
+    assert store.check_key(code, key) and store.room(code).ended is None  # the real room is untouched
+
+
+def test_control_characters_are_removed_from_titles(store):
+    """Stripped, not refused: a title is one line of text, and a stray control character pasted with it
+    (invisible to the teacher) should not stop the class from starting."""
+    code, _ = store.create_room("Physics\x00 101,\tTuesday\r\n\x1b[31mred\x7f\x85 \u200bend\ud800 ")
+    assert store.room(code).title == "Physics 101, Tuesday [31mred \u200bend"
+    code, _ = store.create_room("\x00\x01\x02")
+    assert store.room(code).title == ""
+    code, _ = store.create_room("Ünïcödé 数学 😀 " + "x" * 300)
+    assert store.room(code).title == ("Ünïcödé 数学 😀 " + "x" * 300)[:200]
+
+
+MARKDOWN_ATTACKS = [
+    "![x](http://evil.example/x.png)",
+    '<img src="http://evil.example/x.png">',
+    "<script>alert(1)</script>",
+    "**bold** _it_ `code` ~~gone~~",
+    "[link](javascript:alert(1))",
+    "[ref][1]\n\n[1]: http://evil.example/",
+    "# heading",
+    "1. list",
+    "- item",
+    "> quote",
+    "&lt;img&gt; &#60;",
+    "$x^2$ :red[red] :material/home: :smile:",
+    "<http://evil.example/> www.evil.example http://evil.example/ HTTPS://EVIL.EXAMPLE",
+    "write to me@evil.example or mailto:me@evil.example",
+    "\\*escaped\\*",
+    "| a | b |",
+]
+
+
+@pytest.mark.parametrize("title", MARKDOWN_ATTACKS)
+def test_titles_render_as_plain_text_through_markdown(title):
+    """What the pages pass to st.subheader: rendered by a CommonMark renderer, it is the text as typed (plus
+    invisible word joiners), with no image, link, tag or emphasis. Streamlit's renderer is GitHub-flavoured
+    CommonMark, whose bare-address links are made from the text after parsing: that text must hold none.
+    (Checked once in Chromium against Streamlit's own frontend too: the same text, no img, no a element,
+    no request to evil.example.)"""
+    import html
+    import re
+
+    markdown_it = pytest.importorskip("markdown_it")
+    from fer.store import WORD_JOINER, clean_title, markdown_escaped
+
+    text = clean_title(title)
+    rendered = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown_escaped(text))
+    assert rendered.startswith("<p>") and rendered.endswith("</p>\n")
+    inner = html.unescape(rendered[3:-5])
+    assert "<" not in rendered[3:-5]  # no element at all: no <img>, <a>, <strong>, <script>
+    assert inner.replace(WORD_JOINER, "") == text
+    # GFM's autolink literals (mdast-util-gfm-autolink-literal): http(s)://, www. and e-mail addresses.
+    assert not re.search(r"(?i)https?://|www\.|[-.\w+]@[-\w]|\b(mailto|xmpp):", inner)
+
+
+def test_every_ascii_punctuation_character_is_escaped():
+    import string
+
+    from fer.store import markdown_escaped
+
+    joiner = {".": "\u2060", ":": "\u2060", "@": "\u2060"}
+    assert markdown_escaped(string.punctuation) == "".join(joiner.get(c, "") + "\\" + c for c in string.punctuation)
+    assert markdown_escaped("Physics 101 Ünï 数学") == "Physics 101 Ünï 数学"
+
+
+def test_any_title_renders_as_itself():
+    """Property: whatever the teacher types, the escaped title renders to exactly that text, no element."""
+    import html
+
+    markdown_it = pytest.importorskip("markdown_it")
+    from hypothesis import given, settings, strategies as st
+
+    from fer.store import WORD_JOINER, clean_title, markdown_escaped
+
+    md = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    alphabet = st.characters(codec="utf-8") | st.sampled_from("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ \t\nhttpwww")
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet, max_size=60))
+    def check(typed):
+        text = clean_title(typed)
+        rendered = md.render(markdown_escaped(text))
+        if not text:
+            assert rendered == ""
+            return
+        assert rendered.startswith("<p>") and rendered.endswith("</p>\n")
+        assert "<" not in rendered[3:-5] and html.unescape(rendered[3:-5]).replace(WORD_JOINER, "") == text
+
+    check()
