@@ -28,6 +28,9 @@ class Settings:
     public_url: str = ""
     # STUN/TURN servers for WebRTC, as RTCIceServer dicts ({"urls": ..., "username": ..., "credential": ...})
     ice_servers: tuple = field(default_factory=tuple)
+    # "relay": browsers send media only through a TURN server of ice_servers (for networks that allow
+    # nothing else, and to prove a TURN server works); "all": direct connections too
+    ice_transport_policy: str = "all"
     mode: str = "fast"  # default classifier mode of the photo and video pages: "fast" or "accurate"
     max_photo_mb: int = 20
     max_video_mb: int = 500  # at most 500: Streamlit's server.maxUploadSize
@@ -50,6 +53,10 @@ class Settings:
                 raise SettingsError(f"{_env_name(name)} must be a positive number, not {value!r}")
         if self.mode not in ("fast", "accurate"):
             raise SettingsError(f"{_env_name('mode')} must be 'fast' or 'accurate', not {self.mode!r}")
+        if self.ice_transport_policy not in ("all", "relay"):
+            raise SettingsError(f"{_env_name('ice_transport_policy')} must be 'all' or 'relay', not {self.ice_transport_policy!r}")
+        if self.ice_transport_policy == "relay" and not any(_is_turn(s) for s in self.ice_servers):
+            raise SettingsError(f"{_env_name('ice_transport_policy')}=relay needs a turn: server in {_env_name('ice_servers')}")
         if self.max_video_mb > 500:
             raise SettingsError(f"{_env_name('max_video_mb')} can be at most 500 (Streamlit's upload limit)")
 
@@ -66,6 +73,11 @@ class Settings:
                 continue
             values[f.name] = _parse(f.name, f.type, raw)
         return cls(**values)
+
+
+def _is_turn(server: Mapping) -> bool:
+    urls = server.get("urls")
+    return any(str(url).startswith(("turn:", "turns:")) for url in ([urls] if isinstance(urls, str) else urls or ()))
 
 
 def _env_name(name: str) -> str:

@@ -21,11 +21,22 @@ def test_defaults_environment_and_secrets_in_that_order():
 @pytest.mark.parametrize(
     "name, value",
     [("FER_MIN_FACES", "0"), ("FER_MIN_FACES", "three"), ("FER_BUCKET_S", "nan"), ("FER_RETENTION_DAYS", "inf"),
-     ("FER_MAX_VIDEO_MB", "900"), ("FER_MODE", "turbo"), ("FER_ICE_SERVERS", '{"urls": 1}'), ("FER_ICE_SERVERS", "[")],
+     ("FER_MAX_VIDEO_MB", "900"), ("FER_MODE", "turbo"), ("FER_ICE_SERVERS", '{"urls": 1}'), ("FER_ICE_SERVERS", "["),
+     ("FER_ICE_TRANSPORT_POLICY", "none"), ("FER_ICE_TRANSPORT_POLICY", "relay")],
 )
 def test_a_bad_value_is_one_message_naming_the_setting(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_relay_only_needs_a_turn_server():
+    turn = '[{"urls": ["stun:s.example.org:3478", "turn:t.example.org:3478"], "username": "u", "credential": "c"}]'
+    assert Settings.from_env({}).ice_transport_policy == "all"
+    assert Settings.from_env({"FER_ICE_SERVERS": turn, "FER_ICE_TRANSPORT_POLICY": "relay"}).ice_transport_policy == "relay"
+    with pytest.raises(SettingsError, match="FER_ICE_TRANSPORT_POLICY=relay needs a turn: server"):
+        Settings.from_env({"FER_ICE_SERVERS": '[{"urls": "stun:s.example.org:3478"}]', "FER_ICE_TRANSPORT_POLICY": "relay"})
+    secrets = {"ice_servers": [{"urls": "turns:t.example.org:443?transport=tcp"}], "ice_transport_policy": "relay"}
+    assert Settings.from_env({}, secrets).ice_transport_policy == "relay"
 
 
 def test_the_library_reads_no_environment_variable():
