@@ -5,10 +5,46 @@ second, and building and validating an Altair chart cost ~30 ms of the server's 
 taken from the video thread."""
 
 import pandas as pd
+import streamlit as st
 
 from fer.emotions import COLORS, EMOTIONS
+from fer.render import UNSURE_BELOW
 
-_COLOR_SCALE = {"domain": list(EMOTIONS), "range": ["#%02x%02x%02x" % COLORS[e] for e in EMOTIONS]}
+HEX = {e: "#%02x%02x%02x" % COLORS[e] for e in EMOTIONS}
+_COLOR_SCALE = {"domain": list(EMOTIONS), "range": [HEX[e] for e in EMOTIONS]}
+
+
+def emotion_legend() -> str:
+    """The one legend of every page (``st.markdown(..., unsafe_allow_html=True)``): each emotion's colour,
+    as boxes, bars and strips use it, and what a "?" after a label means."""
+    chips = " ".join(
+        f'<span style="background:{HEX[e]};color:#000;padding:1px 6px;border-radius:3px;white-space:nowrap">{e}</span>'
+        for e in EMOTIONS
+    )
+    return (
+        f'<div style="font-size:0.85em;line-height:1.9">{chips}<br>"sad?": an unsure label, confidence below '
+        f"{UNSURE_BELOW:.0%}, where the fast mode is right less than half the time (dashed box)</div>"
+    )
+
+
+def probability_columns() -> dict:
+    """``st.dataframe`` column settings: each emotion's probability as a bar in its own colour (a
+    ProgressColumn without a colour draws every bar in the theme's primary colour, red), and the
+    confidence in a neutral grey (it belongs to whichever label the row has)."""
+    bar = dict(format="percent", min_value=0.0, max_value=1.0)
+    return {e: st.column_config.ProgressColumn(e, color=HEX[e], **bar) for e in EMOTIONS} | {
+        "confidence": st.column_config.ProgressColumn("confidence", color="gray", **bar)
+    }
+
+
+def label_colors(table: pd.DataFrame, column: str = "label"):
+    """A Styler that fills each label cell with its emotion's colour ("sad?" too)."""
+    def fill(label) -> str:
+        emotion = str(label).rstrip("?")
+        r, g, b = COLORS.get(emotion, (255, 255, 255))
+        return f"background-color: rgba({r}, {g}, {b}, 0.55); color: #000" if emotion in COLORS else ""
+
+    return table.style.map(fill, subset=[column])
 
 
 def probability_bars(table: pd.DataFrame, height: int = 150, row: str = "face") -> tuple[pd.DataFrame, dict]:

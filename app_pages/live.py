@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_pages.charts import probability_bars, timeline_chart
+from app_pages.charts import emotion_legend, probability_bars, timeline_chart
 from app_pages.resources import analyzer, rtc_configuration, settings
 from fer.pipeline import SENSITIVITY
 from fer.stream import LiveSession, LiveSettings
@@ -56,6 +56,7 @@ with video:
         rtc_configuration=rtc_configuration(),
         async_processing=True,
     )
+    st.markdown(emotion_legend(), unsafe_allow_html=True)
 
 playing = ctx.state.playing
 if playing and not st.session_state.get("live_was_playing"):

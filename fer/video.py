@@ -7,6 +7,10 @@ analysis (FFmpeg and LiteRT both release the interpreter lock, so the two overla
 sampled frame goes through the one analyzer with BlazeFace (``fer.pipeline.stream_detector``): ~2 ms a
 frame against ~400 ms for the Haar cascade at the thorough settings the video path used before, and it
 finds the turned faces of an audience that the frontal cascade misses.
+
+An ``on_frame(t, rgb, result)`` callback sees the frames themselves (``fer.annotate`` writes a labelled
+copy of the video with it): only then are frames converted to RGB instead of grey, and with
+``every_frame`` the frames between samples are converted and passed too, with ``result`` None.
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import av
+import numpy as np
 
 from .mood import Timeline
 from .pipeline import Analyzer, stream_detector
+from .results import FrameResult
+
+# on_frame(t, rgb image, the frame's result, or None for a frame between samples)
+FrameCallback = Callable[[float, np.ndarray, "FrameResult | None"], None]
 
 DEFAULT_SAMPLE_FPS = 5.0
 # The largest frame decoded: 4K UHD (3840x2160), 8.3 megapixels. Checked from the stream's header before
@@ -41,8 +50,12 @@ def analyze_video(
     max_seconds: float | None = None,
     progress: Callable[[float], None] | None = None,
     max_pixels: int = MAX_FRAME_PIXELS,
+    on_frame: FrameCallback | None = None,
+    every_frame: bool = False,
 ) -> tuple[float, Timeline]:
-    """Returns (the video's frame rate, its Timeline). ``progress`` gets the share done, 0 to 1."""
+    """Returns (the video's frame rate, its Timeline). ``progress`` gets the share done, 0 to 1.
+    ``on_frame(t, rgb, result)`` is called with each analysed frame in RGB and its FrameResult, in order;
+    with ``every_frame``, also with each frame between them (``result`` None)."""
     try:
         container = av.open(str(source) if isinstance(source, (str, Path)) else source, mode="r")
     except (av.error.FFmpegError, OSError) as err:
@@ -67,7 +80,9 @@ def analyze_video(
         frames: queue.Queue = queue.Queue(maxsize=8)
         stop = threading.Event()
         decoder = threading.Thread(
-            target=_decode, args=(container, stream, sample_fps, max_seconds, max_pixels, frames, stop), name="video-decode",
+            target=_decode,
+            args=(container, stream, sample_fps, max_seconds, max_pixels, frames, stop, on_frame is not None, every_frame and on_frame is not None),
+            name="video-decode",
             daemon=True,
         )
         decoder.start()
@@ -77,8 +92,12 @@ def analyze_video(
                     if isinstance(item, VideoError) or not len(timeline):
                         raise item if isinstance(item, VideoError) else VideoError(f"the video cannot be decoded ({_reason(item)})")
                     break  # a file cut short keeps what was decoded before the damage
-                t, gray = item
-                timeline.add(t, analyze(gray, t).probabilities)
+                t, image, sampled = item
+                result = analyze(image, t) if sampled else None
+                if result is not None:
+                    timeline.add(t, result.probabilities)
+                if on_frame is not None:
+                    on_frame(t, image, result)
                 if progress and duration:
                     progress(min(t / duration, 1.0))
         finally:
@@ -96,23 +115,27 @@ def analyze_video(
 
 
 def _decode(
-    container, stream, sample_fps: float, max_seconds: float | None, max_pixels: int, out: queue.Queue, stop: threading.Event
+    container, stream, sample_fps: float, max_seconds: float | None, max_pixels: int, out: queue.Queue, stop: threading.Event,
+    rgb: bool = False, every_frame: bool = False,
 ) -> None:
-    """The decoding thread: (t, grey frame) for each sampled frame, then _END (or the error that stopped it)."""
+    """The decoding thread: (t, frame, sampled) for each sampled frame (grey, or RGB with ``rgb``) and, with
+    ``every_frame``, for the frames between (RGB, sampled False); then _END (or the error that stopped it)."""
     next_t = 0.0
     try:
         for frame in container.decode(stream):
             if stop.is_set():
                 return
             t = float(frame.time) if frame.time is not None else next_t
-            if t + 1e-6 < next_t:
+            sampled = t + 1e-6 >= next_t
+            if not (sampled or every_frame):
                 continue
             if max_seconds is not None and t > max_seconds:
                 raise VideoError(f"the video runs past the {max_seconds / 60:.0f} min limit")
             if frame.width * frame.height > max_pixels:
                 raise VideoError(f"a frame at {t:.1f} s is {frame.width}x{frame.height}; the limit is {max_pixels / 1e6:.1f} megapixels")
-            next_t = t + 1.0 / sample_fps
-            out.put((t, frame.to_ndarray(format="gray")))
+            if sampled:
+                next_t = t + 1.0 / sample_fps
+            out.put((t, frame.to_ndarray(format="rgb24" if rgb else "gray"), sampled))
     except (av.error.FFmpegError, VideoError) as err:
         out.put(err)
     out.put(_END)

@@ -295,3 +295,117 @@ def test_the_join_page_says_when_the_class_store_is_unreachable(monkeypatch):
     at.run()
     assert not at.exception and reporter.pending == 1
     assert any("The class store is unreachable; 1 update(s) waiting" in w.value for w in at.warning)
+
+
+def _downloads(monkeypatch) -> dict:
+    """The files the pages' download buttons offer, by file name, captured as Streamlit stores them."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    files, add = {}, MediaFileManager.add
+
+    def record(self, data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if is_for_static_download:
+            files[file_name] = data.encode() if isinstance(data, str) else data
+        return add(self, data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", record)
+    return files
+
+
+def _zip_of(entries: dict) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_several_photos_and_a_zip_give_one_table_a_csv_and_the_labelled_photos(samples, monkeypatch):
+    import csv
+    import io
+    import zipfile
+
+    from fer.emotions import COLORS, EMOTIONS
+    from fer.imageio import load_image
+    from fer.pipeline import Analyzer
+    from fer.render import UNSURE_BELOW
+
+    downloads = _downloads(monkeypatch)
+    archive = _zip_of({
+        "class/sad.jpg": (samples / "faceapi_sad.jpg").read_bytes(),
+        "class/notes.txt": b"not a photo",
+        "class/broken.jpg": b"not a jpeg",
+        "../../../happy.jpg": (samples / "faceapi_happy.jpg").read_bytes(),  # a path out of the zip, a taken name
+    })
+    at = AppTest.from_file(UPLOAD_PAGE, default_timeout=TIMEOUT).run()
+    assert at.file_uploader[0].accept_multiple_files
+    at.file_uploader[0].set_value([
+        ("happy.jpg", (samples / "faceapi_happy.jpg").read_bytes(), "image/jpeg"),
+        ("two.jpg", (samples / "facerec_two_people.jpg").read_bytes(), "image/jpeg"),
+        ("lesson.zip", archive, "application/zip"),
+    ])
+    at.run()
+    assert not at.exception and not at.error
+    assert [w.value.split(":")[:2] for w in at.warning] == [["Skipped lesson.zip", " notes.txt"], ["Cannot use broken.jpg", " the file is not an image we can read (PNG, JPEG, WebP, BMP, GIF, TIFF)."]]
+    assert {m.label: m.value for m in at.metric} == {"Photos": "4", "Faces found": "5", "Photos without a face": "0"}
+
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["file", "face", "x", "y", "w", "h", "score", "label", "confidence", *EMOTIONS]
+    assert table["file"].tolist() == ["happy.jpg", "two.jpg", "two.jpg", "sad.jpg", "happy-2.jpg"]
+    for _, row in table.iterrows():
+        best = max(EMOTIONS, key=lambda e: row[e])
+        assert row["confidence"] == pytest.approx(row[best])
+        assert row["label"] == best + ("?" if row["confidence"] < UNSURE_BELOW else "")
+    assert len(at.get("image")) == 4  # the labelled thumbnails
+
+    rows = list(csv.DictReader(io.StringIO(downloads["faces_emotions.csv"].decode())))
+    assert list(rows[0]) == ["file", "face", "x", "y", "w", "h", "score", "label", *EMOTIONS, "mode", "model"]  # `fer image --csv`'s
+    assert [r["label"] for r in rows] == [label.rstrip("?") for label in table["label"]]
+    assert {(r["mode"], r["model"]) for r in rows} == {("fast", Analyzer.default().classifier.version)}
+
+    with zipfile.ZipFile(io.BytesIO(downloads["labelled_photos.zip"])) as labelled:
+        assert labelled.namelist() == ["happy_labelled.jpg", "two_labelled.jpg", "sad_labelled.jpg", "happy-2_labelled.jpg"]
+        smile = load_image(labelled.read("happy_labelled.jpg"))
+    original = load_image((samples / "faceapi_happy.jpg").read_bytes())
+    assert smile.shape == original.shape
+    x, y, w, h = (int(table.iloc[0][k]) for k in "xywh")
+    edge = lambda image: (np.abs(image[y + 2 : y + h - 2, x - 2 : x + 3].astype(int) - COLORS["happy"]).max(-1) < 40).any(1).mean()  # noqa: E731
+    assert table["label"].iloc[0] == "happy" and edge(smile) > 0.9 and edge(original) < 0.05  # the box's left edge
+
+
+def test_a_zip_without_usable_photos_is_one_error_line_each():
+    at = AppTest.from_file(UPLOAD_PAGE, default_timeout=TIMEOUT).run()
+    at.file_uploader[0].set_value([
+        ("empty.zip", _zip_of({"readme.txt": b"hello", "a.jpg": b"broken"}), "application/zip"),
+        ("cut.zip", b"PK\x03\x04 cut short", "application/zip"),
+    ])
+    at.run()
+    assert not at.exception and not at.dataframe
+    assert [e.value for e in at.error] == [
+        "Skipped empty.zip: readme.txt: not a photo (JPEG, PNG, WebP, BMP, GIF or TIFF).",
+        "Cannot use cut.zip: not a readable zip file.",
+        "Cannot use a.jpg: the file is not an image we can read (PNG, JPEG, WebP, BMP, GIF, TIFF).",
+    ]
+
+
+def test_the_photo_page_colours_bars_and_labels_by_emotion_with_the_shared_legend(samples):
+    """Every bar used to be the theme's red: a ProgressColumn without a colour takes the primary colour."""
+    from app_pages.charts import HEX, emotion_legend, probability_columns
+    from fer.emotions import COLORS, EMOTIONS
+
+    at = _upload("two.jpg", (samples / "facerec_two_people.jpg").read_bytes())
+    assert not at.exception
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["confidence"]["type_config"]["color"] == "gray"
+    styles = at.dataframe[0].proto.arrow_data.styler.styles
+    labels = at.dataframe[0].value["label"].str.rstrip("?")
+    assert all("background-color: rgba(%d, %d, %d, " % COLORS[label] in styles for label in labels)  # each label cell
+    assert any(m.value == emotion_legend() for m in at.markdown)
+    assert all(HEX[e] in emotion_legend() for e in EMOTIONS)
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["encoding"]["color"]["scale"]["range"] == [HEX[e] for e in EMOTIONS]
+    for emotion in EMOTIONS:  # the batch table's seven bars, each in its emotion's colour
+        assert probability_columns()[emotion]["type_config"]["color"] == HEX[emotion]

@@ -85,3 +85,32 @@ def test_a_bad_file_in_a_batch_is_reported_and_the_rest_analysed(samples, tmp_pa
         line for line in result.stderr.splitlines() if "bad.jpg" in line
     ]
     assert len(result.stdout.splitlines()) == 1 and json.loads(result.stdout)["faces"][0]["label"] == "happy"
+
+
+def test_the_image_table_marks_unsure_labels_and_the_csv_keeps_the_label(samples, tmp_path):
+    import csv
+
+    from fer.render import UNSURE_BELOW
+
+    photos = [str(samples / name) for name in ("facerec_two_people.jpg", "faceapi_happy.jpg", "wujie_crying_woman.jpg")]
+    docs = [json.loads(line) for line in run_cli("image", *photos, "--json").stdout.splitlines()]
+    faces = [face for doc in docs for face in doc["faces"]]
+    expected = [f["label"] + ("?" if max(f["probabilities"].values()) < UNSURE_BELOW else "") for f in faces]
+    result = run_cli("image", *photos, "--csv", str(tmp_path / "faces.csv"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = lines.index(next(line for line in lines if line.split()[:2] == ["file", "face"]))
+    column = lines[header].split().index("label")
+    assert [line.split()[column] for line in lines[header + 1 :]] == expected
+    assert ("? = unsure" in result.stdout) == any(label.endswith("?") for label in expected)
+    assert [r["label"] for r in csv.DictReader((tmp_path / "faces.csv").open())] == [f["label"] for f in faces]
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [("out.avi", "expected a .mp4, .mov or .mkv file name"), ("missing/out.mp4", "does not exist"), (".", "is a folder")],
+)
+def test_the_annotated_video_path_is_checked_before_any_work(tmp_path, target, message):
+    result = run_cli("video", str(tmp_path / "no-such-video.mp4"), "--annotate", str(tmp_path / target))
+    assert result.returncode == 2 and message in result.stderr and "--annotate" in result.stderr
+    assert "no-such-video" not in result.stderr  # refused before the video was opened

@@ -93,3 +93,77 @@ def test_a_one_frame_video_counts_its_face(samples, tmp_path):
 def test_frames_over_the_pixel_limit_are_refused_before_decoding(angry_then_happy):
     with pytest.raises(VideoError, match="megapixels"):
         analyze_video(angry_then_happy, Analyzer.default(), max_pixels=320 * 200)
+
+
+@pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
+def test_the_annotated_copy_boxes_the_face_in_its_label_colour(samples, tmp_path, codec):
+    """Every source frame is written, at its own time, with the face drawn as fer.render.draw draws it
+    (the last analysed result held between samples) and the mood strip below in the label's colour."""
+    from fer.annotate import VideoAnnotator
+    from fer.emotions import COLORS
+
+    if codec not in av.codecs_available:
+        pytest.skip(f"this PyAV build has no {codec}")
+    clip = write_mp4(tmp_path / "smile.mp4", face_clip(samples / "faceapi_happy.jpg", 1.0))  # 30 frames, 640x480
+    out = tmp_path / "smile_annotated.mp4"
+    seen = []
+    with VideoAnnotator(out, codec=codec) as annotator:
+        def record(t, image, result):
+            seen.append((t, image.shape, result))
+            annotator(t, image, result)
+
+        analyze_video(clip, Analyzer.default(), on_frame=record, every_frame=True)
+    analysed = [(t, r) for t, _, r in seen if r is not None]
+    assert len(seen) == 30 and [round(t, 3) for t, _ in analysed] == [0.0, 0.2, 0.4, 0.6, 0.8]
+    assert {shape for _, shape, _ in seen} == {(480, 640, 3)}
+    face = analysed[0][1].faces[0]
+    assert face.label == "happy"
+
+    with av.open(str(out)) as video:
+        stream = video.streams.video[0]
+        assert stream.codec_context.name == ("h264" if codec == "libx264" else "mpeg4")
+        frames = [(float(f.time), f.to_ndarray(format="rgb24")) for f in video.decode(stream)]
+    assert len(frames) == 30 and abs(frames[-1][0] - seen[-1][0]) < 0.002  # same frames, same times
+    image = frames[0][1]
+    assert image.shape[1] == 640 and 480 < image.shape[0] <= 480 + 480 // 20 and image.shape[0] % 2 == 0
+
+    def share_near(region, color) -> float:
+        return float((np.abs(region.astype(int) - np.array(color)).max(-1) < 40).mean())
+
+    x, y, w, h = face.box
+    for _, frame in frames[:6]:  # the analysed frame and the five that hold its result
+        assert share_near(frame[y - 16 : y - 4, x + 2 : x + 60], COLORS["happy"]) > 0.3  # the label tag above the box
+        assert share_near(frame[484:-2], COLORS["happy"]) > 0.9  # the strip: all of the bucket's faces are happy
+        assert share_near(frame[:480], COLORS["happy"]) < 0.05  # the colour is the annotation's, not the photo's
+        assert share_near(frame[:480], COLORS["sad"]) < 0.01
+
+
+def test_annotate_from_the_command_line_and_no_half_written_copy(samples, tmp_path):
+    from fer.annotate import VideoAnnotator
+
+    clip = write_mp4(tmp_path / "smile.mp4", face_clip(samples / "faceapi_happy.jpg", 0.5))
+    out = run_cli("video", str(clip), "--annotate", str(tmp_path / "labelled.mp4"), "--json")
+    assert out.returncode == 0, out.stderr
+    assert set(json.loads(out.stdout)) == {"fps", "timeline"}  # the JSON is unchanged
+    with av.open(str(tmp_path / "labelled.mp4")) as video:
+        assert sum(1 for _ in video.decode(video=0)) == 15
+    assert "wrote " in run_cli("video", str(clip), "--annotate", str(tmp_path / "labelled.mkv")).stdout
+
+    same = run_cli("video", str(clip), "--annotate", str(clip))
+    assert same.returncode == 2 and "would overwrite the video being read" in same.stderr and clip.stat().st_size > 0
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    existing = tmp_path / "existing.mp4"
+    existing.write_bytes(b"keep me")
+    out = run_cli("video", str(broken), "--annotate", str(existing))
+    assert out.returncode == 2 and existing.read_bytes() == b"keep me"  # failed before writing: left alone
+
+    def fail_midway(t, image, result):
+        annotator(t, image, result)
+        if annotator._started:  # once the file is begun
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError), VideoAnnotator(tmp_path / "half.mp4") as annotator:
+        analyze_video(write_mp4(tmp_path / "long.mp4", face_clip(samples / "faceapi_happy.jpg", 3.0)), Analyzer.default(), on_frame=fail_midway, every_frame=True)
+    assert 0 < annotator.frames < 90 and not (tmp_path / "half.mp4").exists()
