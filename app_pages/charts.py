@@ -71,7 +71,7 @@ def probability_bars(table: pd.DataFrame, height: int = 150, row: str = "face") 
     return long, spec
 
 
-def timeline_chart(rows: list[dict], clock: bool = False) -> tuple[pd.DataFrame, dict]:
+def timeline_chart(rows: list[dict], clock: bool = False, height: int = 220) -> tuple[pd.DataFrame, dict]:
     """Stacked shares of the emotions seen per time bucket (``fer.mood.Timeline.rows()``); with ``clock``,
     ``t`` is Unix time and the axis shows the viewer's clock time."""
     long = pd.DataFrame(
@@ -80,7 +80,7 @@ def timeline_chart(rows: list[dict], clock: bool = False) -> tuple[pd.DataFrame,
     )
     spec = {
         "mark": "area",
-        "height": 220,
+        "height": height,
         "encoding": {
             "x": {"field": "t", "type": "temporal", "title": "time", "axis": {"format": "%H:%M:%S"}}
             if clock

@@ -6,6 +6,7 @@ import time
 
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 from app_pages.charts import probability_bars, timeline_chart
 from app_pages.resources import analyzer, join_link, mode_toggle, qr_png, settings, store
@@ -29,10 +30,12 @@ st.caption(
 )
 
 
-def mood_summary(distribution: dict, faces: int, container=st) -> None:
+def mood_summary(distribution: dict, faces: int, container=st, students: int | None = None, bars_height: int = 120) -> None:
     """Valence metrics and the seven shares, for one moment or a whole session."""
     v = valence(distribution)
-    c = container.columns(4)
+    c = container.columns(4 if students is None else 5)
+    if students is not None:
+        c[-1].metric("Students streaming now", students)
     c[0].metric("Faces", faces)
     c[1].metric("Positive", f"{v['positive']:.0%}")
     c[2].metric("Neutral", f"{v['neutral']:.0%}")
@@ -40,18 +43,41 @@ def mood_summary(distribution: dict, faces: int, container=st) -> None:
     top = sorted(distribution.items(), key=lambda kv: -kv[1])
     container.markdown("**Mood:** " + ", ".join(f"{e} {s:.0%}" for e, s in top if s > 0))
     table = pd.DataFrame([{"face": "class"} | distribution])
-    container.vega_lite_chart(*probability_bars(table, height=120, row="share"))
+    container.vega_lite_chart(*probability_bars(table, height=bars_height, row="share"))
+
+
+def teacher_cookie(code: str) -> str:
+    return f"fer_teacher_{code}"
+
+
+def remember_teacher(code: str, key: str, max_age_s: float) -> None:
+    """Keep the teacher key in a cookie of the teacher's own browser (never in the address, so never in
+    the history or a proxy's log), so that a reload or a closed tab gets back to the class: the page's
+    address carries only ``?class=<code>``, and the cookie is sent to this server alone."""
+    cookie = json.dumps(f"{teacher_cookie(code)}={key}; path=/; max-age={int(max_age_s)}; SameSite=Strict")
+    components.html(
+        f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');</script>", height=0
+    )
+
+
+def signed_in(code: str, key: str) -> None:
+    st.session_state.class_room, st.session_state.class_key = code, key
+    st.session_state.remember_teacher = True
+    st.query_params.clear()
+    st.query_params["class"] = code
 
 
 def teacher_sign_in() -> bool:
     """Whether this browser session holds an open class's teacher key; if not, the forms to start a
-    class or to reopen one."""
+    class or to reopen one. A reload finds the key in the teacher's cookie for the class in the address."""
     params = st.query_params
-    if "class_key" not in st.session_state and "room" in params and "key" in params:
-        if store().check_key(params["room"], params["key"]):
-            st.session_state.class_room, st.session_state.class_key = params["room"], params["key"]
-        else:
-            st.error("That room code and teacher key do not match an open class.")
+    if "key" in params:  # an old-style link: a key in an address stays in histories and logs
+        del st.query_params["key"]
+        st.warning("For safety, a teacher key in the address is not used. Type it in **Open a dashboard** below.")
+    if "class_key" not in st.session_state and "class" in params:
+        key = st.context.cookies.get(teacher_cookie(params["class"]))
+        if key and store().check_key(params["class"], key):
+            st.session_state.class_room, st.session_state.class_key = params["class"], key
     if "class_key" not in st.session_state:
         start, reopen = st.columns(2)
         with start.form("start"):
@@ -61,7 +87,7 @@ def teacher_sign_in() -> bool:
                 code, key = store().create_room(
                     title, retention_s=SETTINGS.retention_s, bucket_s=SETTINGS.bucket_s, min_faces=SETTINGS.min_faces
                 )
-                st.session_state.class_room, st.session_state.class_key = code, key
+                signed_in(code, key)
                 st.rerun()
         with reopen.form("reopen"):
             st.subheader("Open a dashboard")
@@ -69,7 +95,7 @@ def teacher_sign_in() -> bool:
             key = st.text_input("Teacher key", type="password")
             if st.form_submit_button("Open"):
                 if store().check_key(code.strip(), key.strip()):
-                    st.session_state.class_room, st.session_state.class_key = code.strip(), key.strip()
+                    signed_in(code.strip(), key.strip())
                     st.rerun()
                 st.error("That room code and teacher key do not match an open class.")
         return False
@@ -87,22 +113,34 @@ def live_class() -> None:
         del st.session_state.class_key
         return
 
+    if st.session_state.pop("remember_teacher", False):
+        remember_teacher(code, st.session_state.class_key, room.expires - time.time())
     link, warning = join_link(code)
     st.subheader(markdown_escaped(room.title) or "Your class", anchor=False)  # the teacher's text, shown as typed
-    left, right = st.columns(2)
-    left.markdown("**Join link for students** (share it in the call chat, or show the QR code):")
-    left.code(link, language=None)
-    if warning:
-        left.warning(warning)
-    left.image(qr_png(link), width=160)
-    right.markdown("**Teacher key**: keep it private; with the room code it opens this dashboard.")
-    right.code(st.session_state.class_key, language=None)
-    st.caption(
-        f"Room code `{code}`. Students analyse about one frame per second; numbers arrive in "
-        f"{room.bucket_s}-second buckets. The session and its numbers are deleted "
-        f"{RETENTION_DAYS:g} days after it started."
-    )
-    threshold = st.slider("Alert when the negative share stays above", 0.1, 0.9, 0.5, 0.05, format="%.2f", key="alert_threshold")
+    # Laid out for a 1280x720 screen: the mood and its trend on the left, joining on the right, no scrolling.
+    main, side = st.columns([5, 2])
+    with side:
+        presenter = st.toggle("Presenter view", key="presenter", help="For a projector: the QR code, the join link "
+                              "and the mood only; no teacher key, no controls.")
+        st.image(qr_png(link), width=220 if presenter else 140, caption="Scan to join")
+        st.code(link, language=None, wrap_lines=True)
+        if warning:
+            st.warning(warning)
+        if not presenter:
+            with st.expander("Teacher key, to open this dashboard on another device"):
+                st.caption("Keep it private, and closed while your screen is shared: with the room code it opens "
+                           "this dashboard. This browser remembers it for this class.")
+                st.code(st.session_state.class_key, language=None)
+            threshold = st.slider("Alert when the negative share stays above", 0.1, 0.9, 0.5, 0.05, format="%.2f",
+                                  key="alert_threshold")
+            st.caption(
+                f"Students analyse about one frame per second; numbers arrive in {room.bucket_s}-second buckets. "
+                f"The class and its numbers are deleted {RETENTION_DAYS:g} days after it started."
+            )
+            if not room.ended and st.button("End the class", type="primary"):
+                store().end_room(code)
+                st.rerun()
+    threshold = st.session_state.get("alert_threshold", 0.5)
 
     @st.fragment(run_every=None if room.ended else 2.0)
     def dashboard() -> None:
@@ -113,32 +151,29 @@ def live_class() -> None:
             return
         now = time.time()
         recent = [r for r in rows if r["t"] >= now - 3 * room.bucket_s]
-        st.metric("Students streaming now", max((r["streams"] for r in recent), default=0))
+        streaming = max((r["streams"] for r in recent), default=0)
         latest = recent[-1] if recent else None
         if room.ended:
+            st.metric("Students streaming now", streaming)
             st.info("This class has ended.")
         elif latest is None:
+            st.metric("Students streaming now", streaming)
             st.info("Waiting for students. Share the join link; the mood appears a few seconds after they start.")
         elif latest["faces"] < room.min_faces:
+            st.metric("Students streaming now", streaming)
             st.info(f"{latest['faces']} face(s) in view: the mood appears from {room.min_faces} faces on.")
         else:
-            st.markdown("#### Current mood")
-            mood_summary(latest["distribution"], latest["faces"])
             # Up only while the streak reaches the latest bucket: it clears when the mood recovers.
             if negative_streak(rows, threshold, ALERT_S, room.bucket_s, room.min_faces) and rows[-1] is latest:
                 st.error(f"Alert: the negative share has stayed above {threshold:.0%} for {ALERT_S} s.")
+            mood_summary(latest["distribution"], latest["faces"], students=streaming, bars_height=100)
         kept = shown(rows, room.min_faces)
         if kept:
-            st.markdown("#### Timeline")
-            st.vega_lite_chart(*timeline_chart(kept, clock=True), width="stretch")
+            st.vega_lite_chart(*timeline_chart(kept, clock=True, height=130), width="stretch")
 
-    dashboard()
-
-    if not room.ended:
-        if st.button("End the class", type="primary"):
-            store().end_room(code)
-            st.rerun()
-    else:
+    with main:
+        dashboard()
+    if room.ended:
         class_report(room)
 
 

