@@ -123,6 +123,10 @@ def live_class() -> None:
         presenter = st.toggle("Presenter view", key="presenter", help="For a projector: the QR code, the join link "
                               "and the mood only; no teacher key, no controls.")
         st.image(qr_png(link), width=220 if presenter else 140, caption="Scan to join")
+        if room.short_code:  # to type on the join page, read off a projector
+            short = f"{room.short_code[:3]}-{room.short_code[3:]}"
+            st.markdown(f"Join code: <span style='font-size:2rem;font-weight:700;letter-spacing:.1em'>{short}</span>",
+                        unsafe_allow_html=True)
         st.code(link, language=None, wrap_lines=True)
         if warning:
             st.warning(warning)

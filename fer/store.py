@@ -38,6 +38,8 @@ rooms = sa.Table(
     sa.Column("ended", sa.Float),
     sa.Column("bucket_s", sa.Integer, nullable=False),
     sa.Column("min_faces", sa.Integer, nullable=False),
+    # a short join code to read off a projector and type (SHORT_ALPHABET, SHORT_LENGTH); unique among rooms
+    sa.Column("short_code", sa.String(8), unique=True),
 )
 buckets = sa.Table(
     "buckets",
@@ -100,6 +102,20 @@ class Room:
     ended: float | None
     bucket_s: int
     min_faces: int
+    short_code: str | None = None
+
+
+# Short join codes: 6 characters without look-alikes (no 0/O, 1/I/L), 31^6 = 887 million codes. They
+# only find a room to join (never a dashboard): a guesser typing random codes finds an open class about
+# once per 887 million / (open classes) tries, and then sees what a student sees. SECURITY.md.
+SHORT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+SHORT_LENGTH = 6
+
+
+def normal_short_code(typed: str) -> str | None:
+    """The short code in what someone typed ("abc-def", " ABC DEF "), or None if it cannot be one."""
+    code = re.sub(r"[\s-]", "", typed).upper()
+    return code if len(code) == SHORT_LENGTH and all(c in SHORT_ALPHABET for c in code) else None
 
 
 @dataclass(frozen=True)
@@ -147,6 +163,15 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         meta.create_all(self.engine)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Databases made by an earlier version lack the short join code: add the column (nullable)."""
+        columns = {c["name"] for c in sa.inspect(self.engine).get_columns("rooms")}
+        if "short_code" not in columns:
+            with self.engine.begin() as db:
+                db.execute(sa.text("ALTER TABLE rooms ADD COLUMN short_code VARCHAR(8)"))
+                db.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS ix_rooms_short_code ON rooms (short_code)"))
 
     @property
     def _insert(self):
@@ -167,14 +192,35 @@ class Store:
         code, key = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
         now = time.time()
         self.purge_expired(now)
-        with self.engine.begin() as db:
-            db.execute(
-                rooms.insert().values(
-                    code=code, key_hash=_hash(key), title=clean_title(title), created=now, expires=now + retention_s,
-                    bucket_s=bucket_s, min_faces=min_faces,
-                )
-            )
-        return code, key
+        taken = 0
+        while True:
+            short = "".join(secrets.choice(SHORT_ALPHABET) for _ in range(SHORT_LENGTH))
+            try:
+                with self.engine.begin() as db:
+                    db.execute(
+                        rooms.insert().values(
+                            code=code, key_hash=_hash(key), title=clean_title(title), created=now,
+                            expires=now + retention_s, bucket_s=bucket_s, min_faces=min_faces, short_code=short,
+                        )
+                    )
+                return code, key
+            except sa.exc.IntegrityError:  # the short code is taken (rare): draw another
+                taken += 1
+                if taken == 8:
+                    raise
+
+    def code_for(self, typed: str) -> str:
+        """The room code of an open room from its short join code as typed; RoomNotFound otherwise."""
+        short = normal_short_code(typed)
+        if short is None:
+            raise RoomNotFound(typed)
+        with self.engine.connect() as db:
+            code = db.execute(
+                sa.select(rooms.c.code).where(rooms.c.short_code == short, rooms.c.expires > time.time())
+            ).scalar()
+        if code is None:
+            raise RoomNotFound(typed)
+        return code
 
     def room(self, code: str) -> Room:
         if not _is_token(code):
@@ -183,7 +229,7 @@ class Store:
             row = db.execute(sa.select(rooms).where(rooms.c.code == code, rooms.c.expires > time.time())).first()
         if row is None:
             raise RoomNotFound(code)
-        return Room(row.code, row.title, row.created, row.expires, row.ended, row.bucket_s, row.min_faces)
+        return Room(row.code, row.title, row.created, row.expires, row.ended, row.bucket_s, row.min_faces, row.short_code)
 
     def check_key(self, code: str, key: str) -> bool:
         """Constant-time comparison of the teacher key's hash; False for an unknown room too, and for a code or

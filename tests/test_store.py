@@ -252,3 +252,35 @@ def test_any_title_renders_as_itself():
         assert "<" not in rendered[3:-5] and html.unescape(rendered[3:-5]).replace(WORD_JOINER, "") == text
 
     check()
+
+
+def test_a_short_join_code_finds_the_open_room_however_it_is_typed(store):
+    from fer.store import SHORT_ALPHABET, SHORT_LENGTH
+
+    code, _ = store.create_room("Art")
+    short = store.room(code).short_code
+    assert len(short) == SHORT_LENGTH and set(short) <= set(SHORT_ALPHABET)
+    typed = f" {short[:3].lower()}-{short[3:]} "
+    assert store.code_for(typed) == code and store.code_for(short) == code
+    for wrong in ("", "O0O0O0", short + "A", "abc\x00de"):
+        with pytest.raises(RoomNotFound):
+            store.code_for(wrong)
+    store.end_room(code)
+    assert store.code_for(short) == code  # ended, still there: the join page says the class has ended
+
+
+def test_an_older_database_gets_the_short_code_column(tmp_path):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as db:  # the rooms table as the previous version made it
+        db.execute(sa.text(
+            "CREATE TABLE rooms (code VARCHAR(64) PRIMARY KEY, key_hash VARCHAR(64) NOT NULL, title VARCHAR(200) NOT NULL,"
+            " created FLOAT NOT NULL, expires FLOAT NOT NULL, ended FLOAT, bucket_s INTEGER NOT NULL, min_faces INTEGER NOT NULL)"
+        ))
+        db.execute(sa.text("INSERT INTO rooms VALUES ('old-room', 'x', 'Old', 0, 9e12, NULL, 5, 3)"))
+    store = Store(url)
+    assert store.room("old-room").short_code is None and store.room("old-room").title == "Old"
+    code, _ = store.create_room("New")
+    assert store.code_for(store.room(code).short_code) == code
