@@ -154,7 +154,9 @@ def live_class() -> None:
             st.warning("The class store is unreachable right now; numbers will resume when it is back.")
             return
         now = time.time()
-        recent = [r for r in rows if r["t"] >= now - 3 * room.bucket_s]
+        # Students connected now: the streams of the last two buckets (a student's bucket arrives when it is
+        # complete, so a student who left stops counting within two bucket lengths).
+        recent = [r for r in rows if r["t"] >= now - 2 * room.bucket_s]
         streaming = max((r["streams"] for r in recent), default=0)
         latest = recent[-1] if recent else None
         if room.ended:

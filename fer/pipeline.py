@@ -46,7 +46,8 @@ class Analyzer:
     (``fer.tracking``), a face is shown once two detections confirm it, and each face's probabilities are
     averaged over ``smoothing_s`` seconds. A face the last detection missed is kept, unclassified, for
     ``max_missed`` detections (steady boxes on a live video); with ``max_missed=0`` only the faces present
-    now are returned, which is what counting needs (a class, a recorded video)."""
+    now are returned, which is what counting needs (a class, a recorded video). ``min_hits`` detections
+    confirm a face (1: every detection counts at once)."""
 
     def __init__(
         self,
@@ -57,10 +58,11 @@ class Analyzer:
         smoothing_s: float = 0.0,
         max_missed: int = 0,
         align: bool = True,
+        min_hits: int = 2,
     ):
         self.detector, self.classifier, self.align = detector, classifier, align
         self.detect_every, self.smoothing_s = max(1, detect_every), smoothing_s
-        self.tracker = Tracker(max_missed=max_missed) if tracking else None
+        self.tracker = Tracker(max_missed=max_missed, min_hits=min_hits) if tracking else None
         self._frame = 0
 
     @staticmethod
@@ -72,10 +74,17 @@ class Analyzer:
         return Analyzer(AgreedDetector(), EmotionClassifier(**MODES[mode]))
 
     def for_stream(
-        self, detector: FaceDetector | None = None, detect_every: int = 2, smoothing_s: float = 0.5, max_missed: int = 2
+        self,
+        detector: FaceDetector | None = None,
+        detect_every: int = 2,
+        smoothing_s: float = 0.5,
+        max_missed: int = 2,
+        min_hits: int = 2,
     ) -> "Analyzer":
         """A new tracking analyzer for one stream, sharing this one's classifier (and detector, unless given)."""
-        return Analyzer(detector or self.detector, self.classifier, True, detect_every, smoothing_s, max_missed, self.align)
+        return Analyzer(
+            detector or self.detector, self.classifier, True, detect_every, smoothing_s, max_missed, self.align, min_hits
+        )
 
     def __call__(self, image: np.ndarray, t: float = 0.0) -> FrameResult:
         """The faces of a uint8 grey, RGB or RGBA image; ``t`` (seconds) orders a stream's frames."""

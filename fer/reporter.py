@@ -48,9 +48,13 @@ class ClassReporter:
             raise ValueError("max_pending must be at least 1")
         self.store, self.code, self.bucket_s = store, code, bucket_s
         self.analyze_every_s, self.clock, self.max_pending = analyze_every_s, clock, max_pending
-        # One detection per analysed frame; a face is counted once two analyses in a row found it, and only
-        # while the detector finds it (no ghost of a face that moved: it would count one student twice).
-        self._analyze = analyzer.for_stream(stream_detector("high"), detect_every=1, smoothing_s=0.0, max_missed=0)
+        # One detection per analysed frame, and a face counts exactly while the detector finds it: no ghost of
+        # a face that moved between two analyses (it would count one student twice and reuse their last
+        # probabilities), and no wait for a second detection (a student moving about would never count).
+        # BlazeFace at its normal threshold finds no face in noise or flat frames (tests/test_faces.py).
+        self._analyze = analyzer.for_stream(
+            stream_detector("normal"), detect_every=1, smoothing_s=0.0, max_missed=0, min_hits=1
+        )
         self._lock = threading.Lock()
         self._bucket: int | None = None
         self._frames: list[np.ndarray] = []

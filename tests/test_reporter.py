@@ -74,3 +74,31 @@ def test_a_store_error_never_reaches_the_video_thread(tmp_path):
         reporter.flush()
     assert (reporter.sent, reporter.pending, reporter.lost, reporter.ended) == (0, 3, 0, False)
     assert reporter.error and code not in reporter.error and "INSERT" not in reporter.error
+
+
+def test_a_face_that_moves_between_analyses_is_counted_once(tmp_path, samples):
+    """One student who jumps from one side of the picture to the other between two analyses (a second
+    apart) is one face in every bucket: the old position leaves no ghost that would count them twice and
+    reuse their last probabilities (which, with two students, would open the k = 3 privacy gate)."""
+    import cv2
+
+    from fer.imageio import load_image
+
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    code, _ = store.create_room(bucket_s=5, min_faces=1)
+    clock = Clock(1_000_000.0)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock)
+    face = cv2.resize(load_image(samples / "faceapi_happy.jpg"), (200, 200))
+    frames = []
+    for x in (20, 420):  # far apart: the boxes do not overlap at all
+        canvas = np.full((480, 640, 3), 70, np.uint8)
+        canvas[140:340, x : x + 200] = face
+        frames.append(canvas)
+    for second in range(15):
+        clock.t = 1_000_000.0 + second
+        result = reporter.process(frames[second % 2])
+        assert len(result.faces) <= 1
+    reporter.flush()
+    rows = store.timeline(code)
+    assert [r["faces"] for r in rows] == [1, 1, 1]
+    assert all(r["observations"] <= 5 for r in rows)  # at most one face per analysis, five analyses a bucket
