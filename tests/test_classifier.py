@@ -67,3 +67,35 @@ def test_an_ensemble_averages_its_members():
     assert doubled.setting == "accurate" and single.setting == "mirrored"
     single.temperature = doubled.temperature = 1.0
     assert np.allclose(single(faces), doubled(faces), atol=1e-6)
+
+
+def test_calls_from_two_threads_run_side_by_side(monkeypatch):
+    """Two video threads classify at the same time, each on its own set of interpreters: both calls are
+    inside the network at once (with one shared lock, the second would wait and the barrier would break)."""
+    import threading
+
+    from fer import classifier as module
+
+    barrier, real = threading.Barrier(2, timeout=20), module._Network.__call__
+
+    def meeting(self, x):
+        barrier.wait()  # returns only when the other call is inside a network too
+        return real(self, x)
+
+    shared = module.EmotionClassifier(copies=2)
+    monkeypatch.setattr(module._Network, "__call__", meeting)
+    faces = np.zeros((1, 48, 48), np.uint8)
+    results, errors = [], []
+
+    def call():
+        try:
+            results.append(shared(faces))
+        except Exception as err:  # a broken barrier: the calls were serialised
+            errors.append(err)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 2 and np.allclose(results[0], results[1])

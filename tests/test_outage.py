@@ -55,7 +55,7 @@ def test_a_locked_sqlite_store_keeps_the_buckets_and_stores_them_when_it_is_free
     store.engine.dispose()
     code, _ = store.create_room(bucket_s=5, min_faces=1)
     clock = Clock(1_000_000.0 - 0.5)  # the first frame falls on a bucket boundary
-    reporter = ClassReporter(store, code, analyzer, bucket_s=5, clock=clock)
+    reporter = ClassReporter(store, code, analyzer, bucket_s=5, clock=clock, send_in_background=False)
 
     stream(reporter, clock, 2)  # bucket 0 is sent by the first analysis of bucket 1, which stays open
     assert (reporter.sent, reporter.pending, reporter.lost) == (1, 0, 0)
@@ -140,7 +140,7 @@ def test_postgresql_stopped_mid_class_and_started_again(analyzer):
         store = Store(server.url)
         code, _ = store.create_room(bucket_s=5, min_faces=1)
         clock = Clock(1_000_000.0 - 0.5)
-        reporter = ClassReporter(store, code, analyzer, bucket_s=5, clock=clock, max_pending=3)
+        reporter = ClassReporter(store, code, analyzer, bucket_s=5, clock=clock, max_pending=3, send_in_background=False)
         stream(reporter, clock, 2)
         assert (reporter.sent, reporter.pending) == (1, 0)
 

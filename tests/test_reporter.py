@@ -1,5 +1,7 @@
 """A student's reporter against a real SQLite store, with real face frames."""
 
+import threading
+
 import numpy as np
 
 from fer.reporter import ClassReporter
@@ -21,7 +23,7 @@ def test_one_analysis_per_second_and_one_row_per_bucket(tmp_path, samples):
     store = Store(f"sqlite:///{tmp_path / 'c.db'}")
     code, _ = store.create_room(bucket_s=5, min_faces=1)  # one student: shown only because k = 1 here
     clock = Clock(1_000_000.0)  # a bucket boundary
-    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock, send_in_background=False)
     frames = face_clip(samples / "faceapi_happy.jpg", seconds=1.0)
     analysed = 0
     for i in range(12 * 10):  # 12 s of video at 10 fps
@@ -42,7 +44,7 @@ def test_a_closed_class_stops_the_reporter(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'c.db'}")
     code, _ = store.create_room(bucket_s=5)
     clock = Clock(0.0)
-    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock, send_in_background=False)
     blank = np.zeros((240, 320, 3), np.uint8)
     reporter.process(blank)
     store.end_room(code)
@@ -62,7 +64,7 @@ def test_a_store_error_never_reaches_the_video_thread(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'c.db'}")
     code, _ = store.create_room(bucket_s=5)
     clock = Clock(0.0)
-    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock, send_in_background=False)
     blank = np.zeros((240, 320, 3), np.uint8)
     with socket.socket() as closed:  # bound, never listening: a connection to it is refused
         closed.bind(("127.0.0.1", 0))
@@ -87,7 +89,7 @@ def test_a_face_that_moves_between_analyses_is_counted_once(tmp_path, samples):
     store = Store(f"sqlite:///{tmp_path / 'c.db'}")
     code, _ = store.create_room(bucket_s=5, min_faces=1)
     clock = Clock(1_000_000.0)
-    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=clock, send_in_background=False)
     face = cv2.resize(load_image(samples / "faceapi_happy.jpg"), (200, 200))
     frames = []
     for x in (20, 420):  # far apart: the boxes do not overlap at all
@@ -102,3 +104,32 @@ def test_a_face_that_moves_between_analyses_is_counted_once(tmp_path, samples):
     rows = store.timeline(code)
     assert [r["faces"] for r in rows] == [1, 1, 1]
     assert all(r["observations"] <= 5 for r in rows)  # at most one face per analysis, five analyses a bucket
+
+
+class SlowStore:
+    """A real store whose writes wait until the test lets them through: a database that is slow to commit."""
+
+    def __init__(self, store: Store):
+        self.store, self.gate, self.started = store, threading.Event(), threading.Event()
+
+    def add(self, code, contribution):
+        self.started.set()
+        assert self.gate.wait(30)
+        self.store.add(code, contribution)
+
+
+def test_the_video_thread_never_waits_for_the_database(tmp_path, samples):
+    """Buckets are written by the process's sender thread: while a commit hangs, the student's frames
+    keep being analysed, and the bucket is stored once the database answers."""
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    code, _ = store.create_room(bucket_s=5, min_faces=1)
+    slow, clock = SlowStore(store), Clock(1_000_000.0)
+    reporter = ClassReporter(slow, code, Analyzer.default(), bucket_s=5, clock=clock)
+    frames = face_clip(samples / "faceapi_happy.jpg", seconds=1.0)
+    for second in range(8):  # crosses the bucket boundary at 5 s: a write starts and hangs
+        clock.t = 1_000_000.0 + second
+        assert reporter.process(frames[second % len(frames)]) is not None
+    assert slow.started.wait(10) and reporter.sent == 0 and reporter.pending == 1  # analysed on, write still hanging
+    slow.gate.set()
+    assert reporter.wait_sent() and reporter.sent == 1
+    assert [r["t"] for r in store.timeline(code)] == [1_000_000]
