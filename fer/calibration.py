@@ -70,3 +70,24 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     """The faces-weighted mean gap between confidence and accuracy over the bins (0 = calibrated)."""
     total = len(labels)
     return float(sum(r["n"] / total * abs(r["confidence"] - r["accuracy"]) for r in reliability(probs, labels, bins) if r["n"]))
+
+
+# What a neutral face reads as, on average: the fast mode's mean probabilities over the 607 PublicTest
+# faces labelled neutral (angry, disgust, fear, happy, sad, surprise, neutral; measured 2026-11-30).
+RESTING_TARGET = np.array([0.095, 0.013, 0.096, 0.112, 0.179, 0.041, 0.464])
+RESTING_LIMITS = (0.2, 5.0)  # a correction never scales an emotion by more than 5 either way
+
+
+def resting_weights(baseline: np.ndarray, target: np.ndarray = RESTING_TARGET) -> np.ndarray:
+    """Per-emotion weights that turn one person's resting face (``baseline``: their mean probabilities
+    while they hold a neutral face) into what a neutral face reads as on average: a face that rests
+    "sad" or "angry" is common, and the model would call that person sad all session long. Applied with
+    :func:`apply_weights`; a prior shift, clipped to ``RESTING_LIMITS``."""
+    baseline = np.clip(np.asarray(baseline, np.float64), EPS, 1.0)
+    return np.clip(target / baseline, *RESTING_LIMITS)
+
+
+def apply_weights(probs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Probabilities (N, 7) or (7,) reweighted per emotion and renormalised."""
+    scaled = np.asarray(probs, np.float64) * weights
+    return (scaled / scaled.sum(axis=-1, keepdims=True)).astype(np.float32)

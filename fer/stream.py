@@ -6,11 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
+from .calibration import apply_weights, resting_weights
 from .mood import Timeline
 from .pipeline import Analyzer, stream_detector
 from .render import draw
@@ -78,6 +79,7 @@ class LiveSnapshot:
     frames: int  # frames processed since start
     timeline: list[dict]  # Timeline.rows()
     timeline_csv: str
+    resting: str = "off"  # the resting-face correction: "off", "recording" or "on"
 
 
 class LiveSession:
@@ -91,6 +93,8 @@ class LiveSession:
         self._photo_analyzer, self._bucket_s, self.max_fps = analyzer, bucket_s, max_fps
         self.settings = settings
         self._analyzer = analyzer.for_stream(stream_detector(settings.sensitivity), smoothing_s=settings.smoothing_s)
+        self._weights: np.ndarray | None = None  # the viewer's resting-face correction, in memory only
+        self._recording: tuple[float, list[np.ndarray]] | None = None  # (until, probabilities seen)
         self.start()
 
     def configure(self, settings: LiveSettings) -> None:
@@ -119,12 +123,41 @@ class LiveSession:
             if not self._meter.admit(began):
                 return draw(image, self._result, bars=settings.show_probabilities) if self._result else image
             t = began - self._t0
-            result = self._analyzer(image, t)
+            result = self._corrected(self._analyzer(image, t), began)
             out = draw(image, result, bars=settings.show_probabilities)
             self._timeline.add(t, result.probabilities)
             self._result = result
             self._meter.record(began, time.monotonic())
         return out
+
+    def calibrate_resting(self, seconds: float = 3.0) -> None:
+        """Record the viewer's resting face for ``seconds`` (the largest face in view; hold a neutral face),
+        then correct their probabilities from it on (``fer.calibration.resting_weights``). For this session
+        only: nothing of it is stored."""
+        with self._lock:
+            self._recording = (time.monotonic() + seconds, [])
+
+    def forget_resting(self) -> None:
+        with self._lock:
+            self._weights, self._recording = None, None
+
+    def _corrected(self, result: FrameResult, now: float) -> FrameResult:
+        """The frame's faces with the resting-face correction applied; records the baseline while asked to."""
+        if self._recording is not None:
+            until, seen = self._recording
+            faces = [f for f in result.faces if f.probabilities is not None]
+            if faces:
+                seen.append(max(faces, key=lambda f: f.box[2] * f.box[3]).probabilities)
+            if now >= until:
+                self._weights = resting_weights(np.mean(seen, axis=0)) if seen else self._weights
+                self._recording = None
+        if self._weights is None:
+            return result
+        faces = tuple(
+            replace(f, probabilities=apply_weights(f.probabilities, self._weights)) if f.probabilities is not None else f
+            for f in result.faces
+        )
+        return replace(result, faces=faces)
 
     def snapshot(self) -> LiveSnapshot:
         with self._lock:
@@ -137,4 +170,5 @@ class LiveSession:
                 frames=self._meter.frames,
                 timeline=self._timeline.rows(),
                 timeline_csv=self._timeline.to_csv(),
+                resting="recording" if self._recording else "on" if self._weights is not None else "off",
             )

@@ -132,3 +132,26 @@ def test_frame_rate_is_bounded_per_session(analyzer, happy_clip):
     snap = live.snapshot()
     assert snap.capped and snap.frames < 20
     assert out.shape == happy_clip[0].shape
+
+
+def test_calibrating_to_a_resting_face_corrects_that_persons_labels(analyzer, samples):
+    """Measured on the face-api sample photos (one person): before, the sad face reads as fear; after
+    recording her neutral face, sad reads sad and her smile still reads happy. Memory only: forgotten on
+    request."""
+    live = LiveSession(analyzer, LiveSettings(mirror=False, smoothing_s=0.0), max_fps=UNCAPPED)
+
+    def label(name: str) -> str:
+        live.start()
+        for frame in face_clip(samples / name, 0.5):
+            live.process(frame)
+        return live.snapshot().result.faces[0].label
+
+    assert live.snapshot().resting == "off" and label("faceapi_sad.jpg") == "fear"
+    live.calibrate_resting(seconds=0.0)  # the next frames with a face are the resting face
+    assert live.snapshot().resting == "recording"
+    for frame in face_clip(samples / "faceapi_neutral.jpg", 0.3):
+        live.process(frame)
+    assert live.snapshot().resting == "on"
+    assert label("faceapi_sad.jpg") == "sad" and label("faceapi_happy.jpg") == "happy" and label("faceapi_neutral.jpg") == "neutral"
+    live.forget_resting()
+    assert live.snapshot().resting == "off" and label("faceapi_sad.jpg") == "fear"
