@@ -55,7 +55,7 @@ def write(
 
 
 def table(rows: list[dict], percent: tuple[str, ...] = ()) -> str:
-    """Rows as a plain aligned text table."""
+    """Rows as a plain aligned text table: numbers right-aligned, text left-aligned."""
     def cell(key, value):
         if isinstance(value, float):
             return f"{value:.1%}" if key in percent else f"{value:g}"
@@ -63,11 +63,12 @@ def table(rows: list[dict], percent: tuple[str, ...] = ()) -> str:
 
     cells = [[cell(k, v) for k, v in row.items()] for row in rows]
     header = list(rows[0])
+    numeric = [all(isinstance(row[h], (int, float)) or row[h] is None for row in rows) for h in header]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
-    lines = [header, *cells]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in lines)
-
-
+    return "\n".join(
+        "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(line, widths, numeric)).rstrip()
+        for line in [header, *cells]
+    )
 
 
 def _image_paths(patterns: list[str]) -> list[str]:
