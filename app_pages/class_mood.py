@@ -1,4 +1,4 @@
-"""Class mood, the teacher's page: start a class session and watch its mood live, or read the mood of
+"""Class mood, the teacher's page: start a class and watch its mood live, or read the mood of
 a video-call screenshot or a recorded lecture. Only aggregates are shown and stored."""
 
 import json
@@ -91,13 +91,13 @@ def teacher_sign_in() -> bool:
                 st.rerun()
         with reopen.form("reopen"):
             st.subheader("Open a dashboard")
-            code = st.text_input("Room code")
+            code = st.text_input("Class code")
             key = st.text_input("Teacher key", type="password")
             if st.form_submit_button("Open"):
                 if store().check_key(code.strip(), key.strip()):
                     signed_in(code.strip(), key.strip())
                     st.rerun()
-                st.error("That room code and teacher key do not match an open class.")
+                st.error("That class code and teacher key do not match an open class.")
         return False
     return True
 
@@ -132,7 +132,7 @@ def live_class() -> None:
             st.warning(warning)
         if not presenter:
             with st.expander("Teacher key, to open this dashboard on another device"):
-                st.caption("Keep it private, and closed while your screen is shared: with the room code it opens "
+                st.caption("Keep it private, and closed while your screen is shared: with the class code it opens "
                            "this dashboard. This browser remembers it for this class.")
                 st.code(st.session_state.class_key, language=None)
             threshold = st.slider("Alert when the negative share stays above", 0.1, 0.9, 0.5, 0.05, format="%.2f",
@@ -189,7 +189,7 @@ def class_report(room) -> None:
     rows = store().timeline(code)
     threshold = st.session_state.get("alert_threshold", 0.5)
     report = session_report(rows, room.min_faces, alert_periods(rows, threshold, ALERT_S, room.bucket_s, room.min_faces))
-    st.markdown("#### Session report")
+    st.markdown("#### Class report")
     if report["buckets_shown"]:
         mood_summary(report["distribution"], report["peak_faces"])
     st.write(

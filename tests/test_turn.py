@@ -254,7 +254,7 @@ def test_class_student_streams_through_the_turn_relay(relay_app, turn, tmp_path,
         _stop_and_count(page, turn, since, stats)
         student.close()
         dashboard.get_by_role("button", name="End the class").click()
-        dashboard.get_by_text("Session report").wait_for(timeout=30_000)
+        dashboard.get_by_text("Class report").wait_for(timeout=30_000)
         teacher.close()
 
 
