@@ -241,36 +241,55 @@ def recorded_lecture() -> None:
         "class's mood. The video is decoded in memory and never stored."
     )
     video = st.file_uploader("Video", type=VIDEO_TYPES, key="lecture", max_upload_size=MAX_VIDEO_MB)
-    bucket = st.select_slider("Timeline step (seconds)", [1, 2, 5, 10, 30, 60], value=5)
     mode = mode_toggle("lecture_mode")
     if video is not None and video.size > MAX_VIDEO_MB * 2**20:
         st.error(f"{video.name} is {video.size / 2**20:.0f} MB; the limit is {MAX_VIDEO_MB} MB.")
     elif video is not None:
+        analysed = lecture_timeline(video, mode)
+        if analysed is None:
+            return
+        fps, fine = analysed
+        duration = max(len(fine), 1)  # one-second buckets
+        # The finest step that keeps the chart readable (at most 150 points): 1 s for a short clip.
+        default = next((s for s in LECTURE_STEPS if duration / s <= 150), LECTURE_STEPS[-1])
+        bucket = st.select_slider("Timeline step (seconds)", LECTURE_STEPS, value=default, key=f"step_{video.file_id}")
+        timeline = fine.regroup(bucket)  # a display setting: no second analysis
+        rows = timeline.rows()
+        kept = [r for r in rows if r["faces"]]
+        st.success(f"{video.name}: {len(rows)} step(s) of {bucket} s at {fps:.1f} fps; faces seen in {len(kept)}.")
+        if kept:
+            st.vega_lite_chart(*timeline_chart(kept), width="stretch")
+        stem = video.name.rsplit(".", 1)[0]
+        c1, c2 = st.columns(2)
+        c1.download_button("Download CSV", timeline.to_csv(), f"{stem}_mood.csv", "text/csv")
+        c2.download_button(
+            "Download JSON", json.dumps({"fps": fps, "timeline": rows}, indent=2), f"{stem}_mood.json", "application/json"
+        )
+
+
+LECTURE_STEPS = [1, 2, 5, 10, 30, 60]
+
+
+def lecture_timeline(video, mode: str):
+    """(fps, one-second Timeline) of an uploaded video, analysed once per file and mode and kept in this
+    browser session (numbers only, no frame); None after showing why the video cannot be used."""
+    key = ("lecture", video.file_id, mode)
+    if key not in st.session_state:
         bar = st.progress(0.0, text=f"Analysing {video.name}…")
         try:
-            fps, timeline = analyze_video(
+            st.session_state[key] = analyze_video(
                 video,  # an in-memory file: decoded without a copy, never written to disk
                 analyzer(mode),
-                bucket_s=bucket,
+                bucket_s=1.0,
                 max_seconds=MAX_VIDEO_MINUTES * 60,
                 progress=lambda done: bar.progress(done, text=f"Analysing {video.name}… {done:.0%}"),
             )
         except VideoError as err:
-            bar.empty()
             st.error(f"Cannot use {video.name}: {err}.")
-        else:
+            return None
+        finally:
             bar.empty()
-            rows = timeline.rows()
-            kept = [r for r in rows if r["faces"]]
-            st.success(f"{video.name}: {len(rows)} step(s) of {bucket} s at {fps:.1f} fps; faces seen in {len(kept)}.")
-            if kept:
-                st.vega_lite_chart(*timeline_chart(kept), width="stretch")
-            stem = video.name.rsplit(".", 1)[0]
-            c1, c2 = st.columns(2)
-            c1.download_button("Download CSV", timeline.to_csv(), f"{stem}_mood.csv", "text/csv")
-            c2.download_button(
-                "Download JSON", json.dumps({"fps": fps, "timeline": rows}, indent=2), f"{stem}_mood.json", "application/json"
-            )
+    return st.session_state[key]
 
 
 live_tab, gallery_tab, lecture_tab = st.tabs(["Live class", "Video-call screenshot", "Recorded lecture"])

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from fer.emotions import EMOTIONS
 from fer.mood import Timeline
@@ -89,3 +90,18 @@ def test_alert_history_starts_when_the_streak_is_complete_and_clears_when_the_mo
     assert alert_periods(rows, 0.5, 30, 5, 3) == [{"start": 25, "end": 35}, {"start": 70, "end": 75}]
     assert alert_periods(rows[:7], 0.5, 30, 5, 3) == [{"start": 25, "end": 30}]
     assert alert_periods([r | {"faces": 2} for r in rows], 0.5, 30, 5, 3) == []
+
+
+def test_a_timeline_regrouped_equals_one_built_with_the_longer_step():
+    from fer.mood import Timeline
+
+    rng = np.random.default_rng(4)
+    fine, coarse = Timeline(1.0), Timeline(5.0)
+    for t in np.arange(0, 23, 0.2):
+        probs = rng.dirichlet(np.ones(7), size=int(rng.integers(0, 4)))
+        fine.add(t, probs)
+        coarse.add(t, probs)
+    assert fine.regroup(5.0).rows() == coarse.rows()
+    assert fine.regroup(1.0).rows() == fine.rows()
+    with pytest.raises(ValueError):
+        fine.regroup(2.5)
