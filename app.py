@@ -2,11 +2,14 @@
 
 import streamlit as st
 
+from app_pages import welcome
+
 st.set_page_config(page_title="fer: facial emotion recognition", page_icon=":material/mood:", layout="wide")
 
 join = st.Page("app_pages/join.py", title="Join a class", icon=":material/login:", url_path="join")
 about = st.Page("app_pages/about.py", title="About & limits", icon=":material/info:")
-if "room" in st.query_params and "key" not in st.query_params:
+student_link = "room" in st.query_params and "key" not in st.query_params
+if student_link:
     # A student's join link: the student pages only, never the teacher's or the other tools.
     pages = [join, about]
 else:
@@ -17,4 +20,10 @@ else:
         join,
         about,
     ]
-st.navigation(pages).run()
+if student_link or welcome.accepted():
+    st.navigation(pages).run()
+else:
+    # A first visit: the notice, and nothing else (no menu, no camera, no upload) until it is accepted; the
+    # address keeps its page, which runs after "I understand, continue". Join links have their own notice.
+    st.navigation(pages, position="hidden")
+    welcome.notice()

@@ -5,7 +5,7 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_pages.resources import analyzer, room_code, rtc_configuration, store
+from app_pages.resources import analyzer, connection_help, room_code, rtc_configuration, store, stream_admission
 from fer.reporter import ClassReporter
 from fer.render import draw
 from fer.store import RoomNotFound, StoreError, markdown_escaped
@@ -63,16 +63,20 @@ def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
     return av.VideoFrame.from_ndarray(draw(image, result, labels=False), format="rgb24")
 
 
+admission = stream_admission(f"join_{code}")  # when the server is full: says so, and the page stops here
 ctx = webrtc_streamer(
     key=f"join_{code}",
     mode=WebRtcMode.SENDRECV,
     video_frame_callback=on_frame,
-    on_video_ended=reporter.flush,
+    on_video_ended=admission.on_ended(then=reporter.flush),
     # Small frames at a low rate: the class needs about one analysis per second per student.
     media_stream_constraints={"video": {"width": 320, "height": 240, "frameRate": {"ideal": 5, "max": 10}}, "audio": False},
     rtc_configuration=rtc_configuration(),
     async_processing=True,
 )
+admission.started(ctx)
+if not ctx.state.playing:
+    connection_help()
 
 
 @st.fragment(run_every=2.0 if ctx.state.playing else None)

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from app_pages.charts import emotion_legend, probability_bars, timeline_chart
-from app_pages.resources import analyzer, rtc_configuration, settings
+from app_pages.resources import LIVE_VIEWER_WEIGHT, analyzer, connection_help, rtc_configuration, settings, stream_admission
 from fer.pipeline import SENSITIVITY
 from fer.stream import LiveSession, LiveSettings
 
@@ -48,14 +48,19 @@ def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
 
 video, panel_column = st.columns([3, 2])
 with video:
+    admission = stream_admission("live", LIVE_VIEWER_WEIGHT)  # when the server is full: says so, and stops here
     ctx = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
         video_frame_callback=on_frame,
+        on_video_ended=admission.on_ended(),
         media_stream_constraints={"video": {"width": 640, "height": 480, "frameRate": {"ideal": 30}}, "audio": False},
         rtc_configuration=rtc_configuration(),
         async_processing=True,
     )
+    admission.started(ctx)
+    if not ctx.state.playing:
+        connection_help()
     st.markdown(emotion_legend(), unsafe_allow_html=True)
 
 playing = ctx.state.playing

@@ -1,7 +1,12 @@
 """What the pages share, created once per server process: the settings, the analyzer, the store."""
 
 import io
+import ipaddress
 import os
+import threading
+import time
+import uuid
+import weakref
 from urllib.parse import parse_qs, urlsplit
 
 import streamlit as st
@@ -92,3 +97,169 @@ def room_code(typed: str) -> str:
     if "room=" in typed:
         return (parse_qs(urlsplit(typed).query).get("room") or [""])[0].strip()
     return typed
+
+
+# A live viewer sends 640x480 at up to 30 frames/s, every frame analysed: each one added 42-116 MB to the
+# server (more when the server was short of CPU and frames queued) against 22 MB per class student (README,
+# "Sizing"), so it counts as this many streams against FER_MAX_STREAMS.
+LIVE_VIEWER_WEIGHT = 5
+
+
+class StreamSlots:
+    """The streams (live viewers and class students) this server process runs now, within
+    ``settings().max_streams``: a student counts 1, a live viewer ``LIVE_VIEWER_WEIGHT``. A slot is taken
+    when a browser presses START, before the server makes its WebRTC peer, and given back when the page sees
+    the stream stopped, when the stream's video ends (a page closed mid-stream), or when its peer connection
+    is found closed or failed. The first stream is always let in, whatever its weight."""
+
+    UNCONNECTED_S = 60.0  # a slot whose peer was never made is given back after this long
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        # token -> [taken at (monotonic), weak reference to its WebRTC worker, weight]
+        self._held: dict[str, list] = {}
+
+    def take(self, token: str, limit: int, weight: int = 1) -> bool:
+        with self._lock:
+            self._prune()
+            if token not in self._held:
+                if not self._room(limit, weight):
+                    return False
+                self._held[token] = [time.monotonic(), None, weight]
+            return True
+
+    def room(self, limit: int, weight: int = 1) -> bool:
+        """Whether a stream of this weight would be let in now."""
+        with self._lock:
+            self._prune()
+            return self._room(limit, weight)
+
+    def _room(self, limit: int, weight: int) -> bool:
+        used = sum(held[2] for held in self._held.values())
+        return used == 0 or used + weight <= limit
+
+    def attach(self, token: str, worker) -> None:
+        """The stream's WebRTC worker (held weakly): the slot is free again once its connection is gone."""
+        with self._lock:
+            if token in self._held and worker is not None:
+                self._held[token][1] = weakref.ref(worker)
+
+    def release(self, token: str | None) -> None:
+        with self._lock:
+            self._held.pop(token, None)
+
+    def holds(self, token: str | None) -> bool:
+        with self._lock:
+            self._prune()
+            return token in self._held
+
+    def active(self) -> int:
+        with self._lock:
+            self._prune()
+            return len(self._held)
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        for token, (since, ref, _) in list(self._held.items()):
+            if ref is None:
+                gone = now - since > self.UNCONNECTED_S
+            else:
+                worker = ref()
+                gone = worker is None or getattr(getattr(worker, "pc", None), "connectionState", None) in ("closed", "failed")
+            if gone:
+                del self._held[token]
+
+
+@st.cache_resource
+def stream_slots() -> StreamSlots:
+    return StreamSlots()
+
+
+class Admission:
+    """This page's place among the server's streams, for one ``webrtc_streamer``: pass ``on_ended()`` as its
+    ``on_video_ended`` and call ``started(ctx)`` with what it returns."""
+
+    def __init__(self, slots: StreamSlots, token: str | None):
+        self.slots, self.token = slots, token
+
+    def on_ended(self, then=None):
+        """A callback for the video thread: gives this stream's slot back, then calls ``then``."""
+        slots, token = self.slots, self.token
+
+        def ended() -> None:
+            slots.release(token)
+            if then is not None:
+                then()
+
+        return ended
+
+    def started(self, ctx) -> None:
+        if self.token is None:
+            return
+        if ctx.state.playing or ctx.state.signalling:
+            self.slots.attach(self.token, ctx._get_worker())  # streamlit-webrtc keeps the worker private
+        else:
+            self.slots.release(self.token)
+
+
+def stream_admission(key: str, weight: int = 1) -> Admission:
+    """Call right before ``webrtc_streamer(key=key, ...)``, with the stream's weight (a live viewer:
+    ``LIVE_VIEWER_WEIGHT``). When the server's streams leave no room for it (``settings().max_streams``) and
+    this page holds none of them, it says so and stops the page there: the streamer (START, the camera) is
+    not shown, or, if START was just pressed, not started."""
+    slots, limit, name = stream_slots(), settings().max_streams, f"stream_slot_{key}"
+    token = st.session_state.get(name)
+    # streamlit-webrtc keeps its context under the key; its state is what the browser last said (START
+    # pressed: signalling, then playing), set by the component's callback before this run.
+    state = getattr(st.session_state.get(key), "state", None)
+    wants = bool(state and (state.playing or state.signalling))
+    if token is not None and not (wants and slots.holds(token)):
+        slots.release(token)
+        token = None
+    if wants and token is None:
+        token = f"{key}:{uuid.uuid4().hex}"
+        if not slots.take(token, limit, weight):
+            token = None
+    if token is not None:
+        st.session_state[name] = token
+        return Admission(slots, token)
+    st.session_state.pop(name, None)
+    if not wants and slots.room(limit, weight):
+        return Admission(slots, None)
+    active = slots.active()
+    st.session_state.pop(key, None)  # forget the refused START: the next run starts from a fresh streamer
+    st.error(f"This server is full right now ({active} stream{'' if active == 1 else 's'}); try again in a few minutes.")
+    st.button("Try again")
+    st.stop()
+
+
+CAMERA_HELP = (
+    "No picture after START? Allow the camera for this site (the camera icon in the address bar, or the "
+    "browser's site settings), close other apps that use the camera (video calls), then press START again."
+)
+
+
+def _local_host(host: str | None) -> bool:
+    """This computer or a private network: WebRTC connects directly there, without a relay."""
+    if not host:
+        return True
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: a hosted deployment
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def connection_help() -> None:
+    """Beside START: what to do when the browser blocks the camera (the server never hears of it), and, on
+    a hosted deployment without a TURN server, that connections from outside its network may fail."""
+    st.caption(CAMERA_HELP)
+    if not settings().ice_servers and not _local_host(urlsplit(st.context.url or "").hostname):
+        st.caption(
+            ":warning: No relay (TURN) server is configured for this deployment: from outside the server's "
+            "own network (at home, behind a router or a firewall) the video may never connect. The deployer "
+            "must set FER_ICE_SERVERS (README, Deploy)."
+        )

@@ -36,6 +36,9 @@ class Settings:
     max_video_mb: int = 500  # at most 500: Streamlit's server.maxUploadSize
     max_video_minutes: float = 90.0
     max_live_fps: float = 30.0  # frames analysed per second per live viewer
+    # streams one server process accepts at once, a class student counting 1 and a live viewer 5; a new one
+    # beyond is refused with a message. The default fits a 512 MB host (README, "Sizing")
+    max_streams: int = 8
 
     @property
     def store_url(self) -> str:
@@ -46,7 +49,7 @@ class Settings:
         return self.retention_days * 86400
 
     def __post_init__(self):
-        positive = ("min_faces", "bucket_s", "retention_days", "max_photo_mb", "max_video_mb", "max_video_minutes", "max_live_fps")
+        positive = ("min_faces", "bucket_s", "retention_days", "max_photo_mb", "max_video_mb", "max_video_minutes", "max_live_fps", "max_streams")
         for name in positive:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

@@ -21,6 +21,8 @@ def _upload(name: str, data: bytes, mime: str = "image/jpeg") -> AppTest:
 
 def test_app_opens_on_the_photo_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception and at.title[0].value == "Before you start"  # the first-visit notice (test_hosting.py)
+    at.button[0].click().run()  # "I understand, continue"
     assert not at.exception
     assert at.title[0].value == "Emotions in a photo"
     assert "Upload a photo" in at.info[0].value

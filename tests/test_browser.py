@@ -58,6 +58,9 @@ def server(tmp_path_factory):
     port = _free_port()
     data, scratch = tmp_path_factory.mktemp("server_data"), tmp_path_factory.mktemp("server_tmp")
     env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{data / 'classes.db'}", TMPDIR=str(scratch))
+    # Three live viewers at once here: room for them (the default, 8 with a viewer counting 5, fits a
+    # 512 MB host); a module can set its own FER_MAX_STREAMS (tests/test_admission_browser.py).
+    env.setdefault("FER_MAX_STREAMS", "100")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.headless=true",
          "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"],
@@ -121,10 +124,17 @@ def _labels(page) -> list[str]:
     return re.findall(r"Face \d+: (\w+)", " ".join(text))
 
 
+def _goto(page, url: str) -> None:
+    """Open a page of the app as a first visit does: past the first-run notice (app_pages/welcome.py),
+    which every address but a student's join link shows first."""
+    page.goto(url)
+    page.get_by_role("button", name="I understand, continue").click(timeout=60_000)
+
+
 def _open_live(p, url: str, camera: Path):
     browser = _browser(p, camera)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url + "/live")
+    _goto(page, url + "/live")
     _webrtc_button(page, "START").click(timeout=60_000)
     return browser, page
 
@@ -197,7 +207,7 @@ def test_parallel_sessions_stop_start_and_dropped_connections(server, tmp_path, 
         pages = []
         for _ in range(3):
             page = browser.new_page()
-            page.goto(server + "/live")
+            _goto(page, server + "/live")
             _webrtc_button(page, "START").click(timeout=60_000)
             pages.append(page)
         for page in pages:
@@ -230,7 +240,7 @@ def test_class_mood_with_several_students(server, tmp_path, samples):
     with playwright.sync_playwright() as p:
         teacher = _browser(p, write_y4m(tmp_path / "none.y4m", faceless_clip(0.5)))
         dashboard = teacher.new_page(viewport={"width": 1400, "height": 1000})
-        dashboard.goto(server + "/class")
+        _goto(dashboard, server + "/class")
         dashboard.get_by_role("button", name="Start a class").click()
         link = dashboard.locator('code:has-text("/join?room=")')
         link.wait_for(timeout=30_000)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.conftest import face_clip  # noqa: E402
-from tests.test_browser import _browser, _free_port, _metric, _wait, _webrtc_button, write_y4m  # noqa: E402
+from tests.test_browser import _browser, _free_port, _goto, _metric, _wait, _webrtc_button, write_y4m  # noqa: E402
 
 PHOTOS = ["faceapi_happy.jpg", "faceapi_surprised.jpg", "faceapi_angry.jpg", "faceapi_neutral.jpg",
           "faceapi_sad.jpg", "faceapi_fearful.jpg", "faceapi_disgusted.jpg", "wujie_angry_man.jpg"]
@@ -31,7 +31,7 @@ def cpu_seconds(pid: int) -> float:
 
 def measure(samples: Path, n: int, work: Path, seconds: float = 20.0) -> dict:
     port = _free_port()
-    env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{work / f'load{n}.db'}")
+    env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{work / f'load{n}.db'}", FER_MAX_STREAMS="1000")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.headless=true",
          "--server.fileWatcherType=none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -41,7 +41,7 @@ def measure(samples: Path, n: int, work: Path, seconds: float = 20.0) -> dict:
         with sync_playwright() as p:
             teacher = _browser(p, write_y4m(work / "t.y4m", face_clip(samples / PHOTOS[0], 0.2)))
             dash = teacher.new_page()
-            dash.goto(url + "/class")
+            _goto(dash, url + "/class")
             dash.get_by_role("button", name="Start a class").click()
             link = dash.locator('code:has-text("/join?room=")')
             link.wait_for(timeout=30_000)

@@ -36,6 +36,7 @@ def main(photo: str, out: str) -> None:
             )
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"http://localhost:{PORT}/")
+            page.get_by_role("button", name="I understand, continue").click(timeout=60_000)  # the first-visit notice
             page.locator("input[type=file]").set_input_files(photo)
             page.get_by_text("Download CSV").wait_for(timeout=60_000)
             time.sleep(2)  # let the chart finish drawing
