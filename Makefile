@@ -24,7 +24,7 @@ $(VENV)/.test-deps: requirements.txt requirements-train.txt requirements-dev.txt
 # frame buffers fragment them; over a 10-minute live session the server's memory crept up 19 MB without
 # it and stayed in an 8 MB band with it (tools/live_soak.py, README).
 run: $(VENV)/.run-deps
-	MALLOC_ARENA_MAX=2 $(BIN)/streamlit run app.py
+	MALLOC_ARENA_MAX=2 $(BIN)/streamlit run serve.py
 
 test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest

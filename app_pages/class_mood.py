@@ -10,6 +10,7 @@ import streamlit.components.v1 as components
 
 from app_pages.charts import probability_bars, timeline_chart
 from app_pages.resources import analyzer, join_link, mode_toggle, qr_png, settings, store
+from app_pages.uploads import show_refusal, too_large
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
 from fer.mood import alert_periods, negative_streak, rows_to_csv, session_report, shown, valence
@@ -19,6 +20,7 @@ from fer.video import VideoError, analyze_video
 
 SETTINGS = settings()
 MAX_PHOTO_MB, MAX_VIDEO_MB, MAX_VIDEO_MINUTES = SETTINGS.max_photo_mb, SETTINGS.max_video_mb, SETTINGS.max_video_minutes
+MAX_VIDEO_MB = min(MAX_VIDEO_MB, st.get_option("server.maxUploadSize"))  # serve.py refuses to start when over it
 MIN_FACES, RETENTION_DAYS = SETTINGS.min_faces, SETTINGS.retention_days
 ALERT_S = 30  # the negative share must stay above the threshold this long
 VIDEO_TYPES = ["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "ogv"]
@@ -218,7 +220,10 @@ def gallery_screenshot() -> None:
     upload = st.file_uploader(
         "Screenshot", type=["png", "jpg", "jpeg", "webp", "bmp"], key="gallery", max_upload_size=MAX_PHOTO_MB
     )
-    if upload is not None:
+    show_refusal()
+    if upload is not None and (refusal := too_large(upload, MAX_PHOTO_MB, "screenshot")):  # the browser's check is not enough
+        st.error(refusal)
+    elif upload is not None:
         try:
             image = load_image(upload.getvalue())
         except ImageError as err:
@@ -241,9 +246,10 @@ def recorded_lecture() -> None:
         "class's mood. The video is decoded in memory and never stored."
     )
     video = st.file_uploader("Video", type=VIDEO_TYPES, key="lecture", max_upload_size=MAX_VIDEO_MB)
+    show_refusal()
     mode = mode_toggle("lecture_mode")
-    if video is not None and video.size > MAX_VIDEO_MB * 2**20:
-        st.error(f"{video.name} is {video.size / 2**20:.0f} MB; the limit is {MAX_VIDEO_MB} MB.")
+    if video is not None and (refusal := too_large(video, MAX_VIDEO_MB, "video")):
+        st.error(refusal)
     elif video is not None:
         analysed = lecture_timeline(video, mode)
         if analysed is None:

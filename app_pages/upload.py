@@ -9,6 +9,7 @@ import streamlit as st
 
 from app_pages.charts import emotion_legend, label_colors, probability_bars, probability_columns
 from app_pages.resources import analyzer, mode_toggle, settings
+from app_pages.uploads import show_refusal
 from fer.batch import MAX_BATCH_MB, MAX_PHOTOS, encode_image, face_rows, labelled_name, read_uploads, zip_files
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
@@ -17,6 +18,7 @@ from fer.render import draw, label_text
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_PHOTO_MB = settings().max_photo_mb
+MAX_ZIP_MB = min(MAX_BATCH_MB, st.get_option("server.maxUploadSize"))  # a .zip of photos, as the server allows
 GALLERY = 24  # labelled thumbnails shown for a batch (all of them are in the zip)
 
 st.title("Emotions in a photo")
@@ -28,10 +30,11 @@ uploads = st.file_uploader(
     "Photo",
     type=IMAGE_TYPES + ["zip"],
     accept_multiple_files=True,
-    max_upload_size=max(MAX_PHOTO_MB, MAX_BATCH_MB),
+    max_upload_size=max(MAX_PHOTO_MB, MAX_ZIP_MB),
     help=f"JPEG, PNG, WebP, BMP, GIF or TIFF up to {MAX_PHOTO_MB} MB each; several at once, or a .zip of photos "
     f"(up to {MAX_PHOTOS} photos and {MAX_BATCH_MB} MB in all)",
 )
+show_refusal()
 if not uploads:
     st.info(
         "Upload a photo with one or more faces: a portrait, a group, a screenshot of a video call. "
@@ -39,6 +42,8 @@ if not uploads:
     )
     st.stop()
 
+# A photo over its own limit (the browser checks only the larger .zip limit) is refused from its size before
+# it is decoded; a .zip's photos are checked from its directory before any is unpacked (fer.batch).
 photos, problems = read_uploads(((u.name, u.getvalue()) for u in uploads), MAX_PHOTO_MB * 2**20)
 single = len(uploads) == 1 and len(photos) == 1 and not uploads[0].name.lower().endswith(".zip")
 trace = {"mode": mode, "model": analyzer(mode).classifier.version}

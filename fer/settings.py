@@ -33,7 +33,11 @@ class Settings:
     ice_transport_policy: str = "all"
     mode: str = "fast"  # default classifier mode of the photo and video pages: "fast" or "accurate"
     max_photo_mb: int = 20
-    max_video_mb: int = 500  # at most 500: Streamlit's server.maxUploadSize
+    # at most server.maxUploadSize (.streamlit/config.toml, 200 MB), which serve.py checks at start
+    max_video_mb: int = 200
+    # uploads the server holds at once, all visitors together (those still arriving included); one visitor
+    # may hold at most server.maxUploadSize + max_photo_mb (SECURITY.md, "Limits that protect the server")
+    max_uploads_mb: int = 400
     max_video_minutes: float = 90.0
     max_live_fps: float = 30.0  # frames analysed per second per live viewer
     # streams one server process accepts at once, a class student counting 1 and a live viewer 5; a new one
@@ -49,7 +53,7 @@ class Settings:
         return self.retention_days * 86400
 
     def __post_init__(self):
-        positive = ("min_faces", "bucket_s", "retention_days", "max_photo_mb", "max_video_mb", "max_video_minutes", "max_live_fps", "max_streams")
+        positive = ("min_faces", "bucket_s", "retention_days", "max_photo_mb", "max_video_mb", "max_video_minutes", "max_live_fps", "max_streams", "max_uploads_mb")
         for name in positive:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -60,8 +64,6 @@ class Settings:
             raise SettingsError(f"{_env_name('ice_transport_policy')} must be 'all' or 'relay', not {self.ice_transport_policy!r}")
         if self.ice_transport_policy == "relay" and not any(_is_turn(s) for s in self.ice_servers):
             raise SettingsError(f"{_env_name('ice_transport_policy')}=relay needs a turn: server in {_env_name('ice_servers')}")
-        if self.max_video_mb > 500:
-            raise SettingsError(f"{_env_name('max_video_mb')} can be at most 500 (Streamlit's upload limit)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], secrets: Mapping | None = None) -> "Settings":

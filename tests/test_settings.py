@@ -21,7 +21,7 @@ def test_defaults_environment_and_secrets_in_that_order():
 @pytest.mark.parametrize(
     "name, value",
     [("FER_MIN_FACES", "0"), ("FER_MIN_FACES", "three"), ("FER_BUCKET_S", "nan"), ("FER_RETENTION_DAYS", "inf"),
-     ("FER_MAX_VIDEO_MB", "900"), ("FER_MODE", "turbo"), ("FER_ICE_SERVERS", '{"urls": 1}'), ("FER_ICE_SERVERS", "["),
+     ("FER_MAX_VIDEO_MB", "0"), ("FER_MAX_UPLOADS_MB", "-1"), ("FER_MODE", "turbo"), ("FER_ICE_SERVERS", '{"urls": 1}'), ("FER_ICE_SERVERS", "["),
      ("FER_ICE_TRANSPORT_POLICY", "none"), ("FER_ICE_TRANSPORT_POLICY", "relay")],
 )
 def test_a_bad_value_is_one_message_naming_the_setting(name, value):
