@@ -10,8 +10,9 @@ join = st.Page("app_pages/join.py", title="Join a class", icon=":material/login:
 about = st.Page("app_pages/about.py", title="About & limits", icon=":material/info:")
 student_link = "room" in st.query_params and "key" not in st.query_params
 if student_link:
-    # A student's join link: the student pages only, never the teacher's or the other tools.
-    pages = [join, about]
+    # A student's join link: the student pages only, never the teacher's or the other tools. The join page
+    # must not be the default page: Streamlit serves the default at "/" only, and /join would not be found.
+    pages = [st.Page("app_pages/about.py", title="About & limits", icon=":material/info:", default=True), join]
 else:
     pages = [
         st.Page("app_pages/upload.py", title="Photo", icon=":material/photo:", default=True),

@@ -12,13 +12,13 @@ from fer.store import RoomNotFound, StoreError, markdown_escaped
 
 st.title("Join a class")
 
-code = st.query_params.get("room") or room_code(st.text_input("Room code or join link (from your teacher)"))
+code = st.query_params.get("room") or room_code(st.text_input("Join code or link (from your teacher)", placeholder="ABC-DEF"))
 if not code:
     st.stop()
 try:
     room = store().room(code)
 except RoomNotFound:
-    st.error("No open class has this room code. Check the link with your teacher.")
+    st.error("No open class has this code. Check the link or the join code with your teacher.")
     st.stop()
 except StoreError:
     st.warning("The class store is unreachable right now. Please try again in a minute.")

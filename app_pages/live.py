@@ -39,6 +39,18 @@ if "live_session" not in st.session_state:
 live: LiveSession = st.session_state.live_session
 live.configure(live_settings)
 
+with st.sidebar:
+    st.subheader("Your resting face")
+    st.caption(
+        "Many faces at rest read as sad or angry. Hold a neutral face and press the button: three seconds "
+        "of it correct your labels from then on. Kept in this browser session's memory only."
+    )
+    rest, forget = st.columns(2)
+    if rest.button("Calibrate", help="Records 3 seconds of the largest face in view while the camera runs"):
+        live.calibrate_resting(seconds=3.0)
+    if forget.button("Forget"):
+        live.forget_resting()
+
 
 def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
     # Runs in streamlit-webrtc's worker thread: no st.* calls here. A frame that arrives while this
@@ -96,7 +108,12 @@ def timeline() -> None:
     if not snap.timeline:
         st.caption("The share of each emotion among the faces seen, per second since START, appears here.")
         return
-    st.vega_lite_chart(*timeline_chart(snap.timeline), width="stretch")
+    # Seconds without a face have no shares to stack: leaving them out keeps the chart to the data.
+    seen = [row for row in snap.timeline if row["faces"]]
+    if seen:
+        st.vega_lite_chart(*timeline_chart(seen), width="stretch")
+    if snap.resting != "off":
+        st.caption("Your resting face is recording…" if snap.resting == "recording" else "Labels corrected to your resting face.")
     if not playing:
         st.download_button("Download timeline CSV", snap.timeline_csv, "live_timeline.csv", "text/csv")
 

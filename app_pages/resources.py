@@ -13,7 +13,7 @@ import streamlit as st
 
 from fer.pipeline import Analyzer
 from fer.settings import Settings
-from fer.store import Store
+from fer.store import RoomNotFound, Store, normal_short_code
 
 
 @st.cache_resource
@@ -92,10 +92,16 @@ def qr_png(text: str) -> bytes:
 
 
 def room_code(typed: str) -> str:
-    """A room code from what a student typed or pasted: the code itself, or a whole join link."""
+    """A class code from what a student typed or pasted: the short join code shown by the teacher
+    ("ABC-DEF"), a whole join link, or the class code itself."""
     typed = typed.strip()
     if "room=" in typed:
         return (parse_qs(urlsplit(typed).query).get("room") or [""])[0].strip()
+    if normal_short_code(typed):
+        try:
+            return store().code_for(typed)
+        except RoomNotFound:
+            return typed
     return typed
 
 
@@ -202,12 +208,37 @@ class Admission:
             self.slots.release(self.token)
 
 
+def host_memory_mb() -> float:
+    """The memory this process may use: its container's limit (cgroup v2), else the machine's."""
+    try:
+        limit = open("/sys/fs/cgroup/memory.max").read().strip()
+        if limit != "max":
+            return int(limit) / 2**20
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as info:
+            return int(next(line for line in info if line.startswith("MemTotal")).split()[1]) / 1024
+    except (OSError, StopIteration, ValueError):
+        return 512.0  # unknown: as if the smallest host
+
+
+def stream_limit() -> int:
+    """FER_MAX_STREAMS, or with 0 the host's: the streams that fit its memory (measured: a server at rest
+    ~300 MB, ~22 MB more per student, README "Sizing") and its cores (~25 students a core at one analysis a
+    second, tools/class_scale.py)."""
+    if settings().max_streams:
+        return settings().max_streams
+    by_memory = int((0.9 * host_memory_mb() - 300) / 22) + 1
+    return max(1, min(by_memory, 25 * (os.cpu_count() or 1)))
+
+
 def stream_admission(key: str, weight: int = 1) -> Admission:
     """Call right before ``webrtc_streamer(key=key, ...)``, with the stream's weight (a live viewer:
     ``LIVE_VIEWER_WEIGHT``). When the server's streams leave no room for it (``settings().max_streams``) and
     this page holds none of them, it says so and stops the page there: the streamer (START, the camera) is
     not shown, or, if START was just pressed, not started."""
-    slots, limit, name = stream_slots(), settings().max_streams, f"stream_slot_{key}"
+    slots, limit, name = stream_slots(), stream_limit(), f"stream_slot_{key}"
     token = st.session_state.get(name)
     # streamlit-webrtc keeps its context under the key; its state is what the browser last said (START
     # pressed: signalling, then playing), set by the component's callback before this run.

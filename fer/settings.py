@@ -41,8 +41,9 @@ class Settings:
     max_video_minutes: float = 90.0
     max_live_fps: float = 30.0  # frames analysed per second per live viewer
     # streams one server process accepts at once, a class student counting 1 and a live viewer 5; a new one
-    # beyond is refused with a message. The default fits a 512 MB host (README, "Sizing")
-    max_streams: int = 8
+    # beyond is refused with a message. 0 = from the host: (0.9 x its MB - 300) / 22 + 1, at most 25 per
+    # core (README, "Sizing": 8 on a 512 MB host, 50 on a 2-core server with memory to spare)
+    max_streams: int = 0
 
     @property
     def store_url(self) -> str:
@@ -53,11 +54,13 @@ class Settings:
         return self.retention_days * 86400
 
     def __post_init__(self):
-        positive = ("min_faces", "bucket_s", "retention_days", "max_photo_mb", "max_video_mb", "max_video_minutes", "max_live_fps", "max_streams", "max_uploads_mb")
+        positive = ("min_faces", "bucket_s", "retention_days", "max_photo_mb", "max_video_mb", "max_video_minutes", "max_live_fps", "max_uploads_mb")
         for name in positive:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise SettingsError(f"{_env_name(name)} must be a positive number, not {value!r}")
+        if not (isinstance(self.max_streams, int) and self.max_streams >= 0):
+            raise SettingsError(f"{_env_name('max_streams')} must be 0 (from the host) or a positive number, not {self.max_streams!r}")
         if self.mode not in ("fast", "accurate"):
             raise SettingsError(f"{_env_name('mode')} must be 'fast' or 'accurate', not {self.mode!r}")
         if self.ice_transport_policy not in ("all", "relay"):

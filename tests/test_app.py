@@ -124,18 +124,25 @@ def test_teacher_starts_a_class_and_gets_a_join_link_and_key():
     assert at.session_state["class_key"] == key
 
 
-def test_dashboard_needs_the_right_teacher_key():
+def test_dashboard_needs_the_right_teacher_key_and_never_takes_it_from_the_address():
     from fer.store import Store
 
     code, key = Store(os.environ["FER_DATABASE_URL"]).create_room("History")
     at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
-    at.query_params.update({"room": code, "key": key[:-2] + "xx"})
+    at.query_params.update({"room": code, "key": key})  # an old-style link: the key would stay in histories and logs
     at.run()
-    assert "do not match" in at.error[0].value and not at.code
-    at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
-    at.query_params.update({"room": code, "key": key})
-    at.run()
+    assert "not used" in at.warning[0].value and "key" not in at.query_params and "class_key" not in at.session_state
+    reopen = [t for t in at.text_input if t.label in ("Class code", "Teacher key")]
+    reopen[0].set_value(code)
+    reopen[1].set_value(key[:-2] + "xx")
+    at.button[1].click().run()  # "Open"
+    assert "do not match" in at.error[0].value and "class_key" not in at.session_state
+    reopen = [t for t in at.text_input if t.label in ("Class code", "Teacher key")]
+    reopen[1].set_value(key)
+    at.button[1].click().run()
     assert not at.exception and at.subheader[0].value == "History"
+    assert at.query_params["class"] == [code] or at.query_params["class"] == code  # the address names the class only
+    assert key not in str(dict(at.query_params))
 
 
 def test_join_page_asks_consent_before_the_camera(monkeypatch):
@@ -168,17 +175,25 @@ def test_gallery_screenshot_gives_the_class_mood(samples):
     assert any(m.value.startswith("**Mood:**") for m in at.markdown)
 
 
-def test_recorded_lecture_gives_a_timeline(samples, tmp_path):
+def test_recorded_lecture_gives_a_timeline(samples, tmp_path, monkeypatch):
+    import fer.video
+
     from .conftest import face_clip
     from .test_video import write_mp4
+
+    calls, real = [], fer.video.analyze_video
+    monkeypatch.setattr(fer.video, "analyze_video", lambda *a, **k: calls.append(1) or real(*a, **k))
 
     video = write_mp4(tmp_path / "lecture.mp4", face_clip(samples / "faceapi_happy.jpg", 2.0))
     at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
     at.file_uploader[1].set_value(("lecture.mp4", video.read_bytes(), "video/mp4"))
     at.run()
     assert not at.exception and not at.error
-    assert "lecture.mp4: 1 step(s) of 5 s" in at.success[0].value
+    assert "lecture.mp4: 2 step(s) of 1 s" in at.success[0].value  # a 2-second clip: one-second steps
     assert len(at.get("download_button")) == 2
+    step = next(s for s in at.select_slider if s.label == "Timeline step (seconds)")
+    step.set_value(2).run()  # a display setting: the same analysis, regrouped, not analysed again
+    assert not at.exception and "lecture.mp4: 1 step(s) of 2 s" in at.success[0].value and len(calls) == 1
 
     at.file_uploader[1].set_value(("broken.mp4", b"\x00\x00\x00\x18ftypmp42 truncated", "video/mp4"))
     at.run()
@@ -221,8 +236,10 @@ def test_a_pasted_join_link_opens_the_class_and_students_see_only_student_pages(
     assert room_code(code) == code and room_code(f"http://x/join?room={code}&utm=1") == code
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     app.query_params["room"] = code
-    app.run()
+    app.switch_page("app_pages/join.py").run()  # /join?room=...: the join page, and no notice before it
     assert not app.exception and app.title[0].value == "Join a class"
+    with pytest.raises(ValueError, match="Known pages"):  # a student's navigation has the join and About pages only
+        app.switch_page("app_pages/class_mood.py")
 
 
 HOSTILE_TITLE = "![x](http://evil.example/x.png) <img src=http://evil.example/y.png> **bold** [link](javascript:alert(1))"
@@ -411,3 +428,33 @@ def test_the_photo_page_colours_bars_and_labels_by_emotion_with_the_shared_legen
     assert spec["encoding"]["color"]["scale"]["range"] == [HEX[e] for e in EMOTIONS]
     for emotion in EMOTIONS:  # the batch table's seven bars, each in its emotion's colour
         assert probability_columns()[emotion]["type_config"]["color"] == HEX[emotion]
+
+
+def test_a_short_join_code_typed_by_a_student_opens_the_class(monkeypatch):
+    import streamlit_webrtc.component
+
+    from fer.store import Store
+
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    store = Store(os.environ["FER_DATABASE_URL"])
+    code, key = store.create_room("Music")
+    short = store.room(code).short_code
+    teacher = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
+    teacher.session_state["class_room"], teacher.session_state["class_key"] = code, key
+    teacher.run()
+    assert any(f"{short[:3]}-{short[3:]}" in m.value for m in teacher.markdown)  # shown to read off a projector
+    student = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT).run()
+    student.text_input[0].set_value(f"{short[:3].lower()} {short[3:]}").run()
+    assert not student.exception and not student.error and student.subheader[0].value == "Music"
+
+
+def test_the_live_page_calibrates_and_forgets_the_resting_face(monkeypatch):
+    import streamlit_webrtc.component
+
+    monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "live.py"), default_timeout=TIMEOUT).run()
+    live = at.session_state["live_session"]
+    next(b for b in at.sidebar.button if b.label == "Calibrate").click().run()
+    assert not at.exception and live.snapshot().resting == "recording"
+    next(b for b in at.sidebar.button if b.label == "Forget").click().run()
+    assert live.snapshot().resting == "off"

@@ -53,16 +53,12 @@ def _threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def start_server(env: dict) -> tuple[Server, subprocess.Popen]:
+    """``streamlit run serve.py`` (the deployed server: app.py behind the upload budget) on a free port with
+    ``env``; returns its URL once it answers."""
     port = _free_port()
-    data, scratch = tmp_path_factory.mktemp("server_data"), tmp_path_factory.mktemp("server_tmp")
-    env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{data / 'classes.db'}", TMPDIR=str(scratch))
-    # Three live viewers at once here: room for them (the default, 8 with a viewer counting 5, fits a
-    # 512 MB host); a module can set its own FER_MAX_STREAMS (tests/test_admission_browser.py).
-    env.setdefault("FER_MAX_STREAMS", "100")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.headless=true",
+        [sys.executable, "-m", "streamlit", "run", "serve.py", f"--server.port={port}", "--server.headless=true",
          "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -75,16 +71,31 @@ def server(tmp_path_factory):
     for _ in range(120):
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
+            return url, proc
         except OSError:
             time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read())
-    yield url
+    proc.kill()
+    pytest.fail("streamlit did not start: " + proc.stdout.read())
+
+
+def stop_server(proc: subprocess.Popen) -> str:
+    """Stop a server from :func:`start_server`; its log, which must hold no traceback."""
     proc.terminate()
     log = proc.communicate(timeout=20)[0]
     assert "Traceback" not in log, log
+    return log
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data, scratch = tmp_path_factory.mktemp("server_data"), tmp_path_factory.mktemp("server_tmp")
+    env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{data / 'classes.db'}", TMPDIR=str(scratch))
+    # Three live viewers at once here: room for them (the default, 8 with a viewer counting 5, fits a
+    # 512 MB host); a module can set its own FER_MAX_STREAMS (tests/test_admission_browser.py).
+    env.setdefault("FER_MAX_STREAMS", "100")
+    url, proc = start_server(env)
+    yield url
+    stop_server(proc)
     # Privacy: after live sessions and a class, the server wrote nothing but the class database.
     assert {p.name for p in data.iterdir()} <= {"classes.db", "classes.db-shm", "classes.db-wal"}
     assert list(scratch.rglob("*")) == [], list(scratch.rglob("*"))
@@ -269,9 +280,46 @@ def test_class_mood_with_several_students(server, tmp_path, samples):
         for browser in students:
             browser.close()
         dashboard.get_by_role("button", name="End the class").click()
-        dashboard.get_by_text("Session report").wait_for(timeout=30_000)
+        dashboard.get_by_text("Class report").wait_for(timeout=30_000)
         with dashboard.expect_download() as download:
             dashboard.get_by_role("button", name="Download CSV").click()
         rows = Path(download.value.path()).read_text().splitlines()
         assert rows[0].startswith("t,streams,faces,observations") and len(rows) >= 2
+        teacher.close()
+
+
+def test_a_teacher_gets_back_to_the_class_after_a_reload_without_the_key_in_the_address(server, tmp_path):
+    """The teacher key lives in a cookie of the teacher's browser, never in the address: a reload and a
+    second tab open the live class again; another browser (a student, a guesser) with the same address
+    gets the sign-in forms."""
+    with playwright.sync_playwright() as p:
+        teacher = _browser(p, write_y4m(tmp_path / "none.y4m", faceless_clip(0.5)))
+        context = teacher.new_context(viewport={"width": 1280, "height": 720})  # one browser profile: its tabs share cookies
+        page = context.new_page()
+        _goto(page, server + "/class")
+        page.get_by_label("Title (optional)").fill("Chemistry")
+        page.get_by_role("button", name="Start a class").click()
+        page.locator('code:has-text("/join?room=")').wait_for(timeout=30_000)
+        assert _wait(lambda: "class=" in page.url, timeout=15), page.url
+        address = page.url
+        code = re.search(r"class=([\w-]+)", address).group(1)
+        key = page.locator("code").nth(1).evaluate("e => e.textContent").strip()  # inside the closed expander
+        assert len(key) >= 32 and key not in address
+
+        page.reload()
+        page.get_by_role("button", name="I understand, continue").click(timeout=60_000)  # a new browser session
+        page.locator('code:has-text("/join?room=")').wait_for(timeout=30_000)  # back in the class, nothing typed
+        assert page.get_by_text("Chemistry").count() >= 1 and key not in page.url
+        second = context.new_page()
+        _goto(second, address)
+        second.locator('code:has-text("/join?room=")').wait_for(timeout=30_000)
+
+        other = _browser(p, write_y4m(tmp_path / "none2.y4m", faceless_clip(0.5)))
+        stranger = other.new_page()
+        _goto(stranger, address)
+        stranger.get_by_role("button", name="Open").wait_for(timeout=30_000)  # the sign-in forms
+        assert stranger.locator(f'code:has-text("{code}")').count() == 0
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert cookies[f"fer_teacher_{code}"]["sameSite"] == "Strict" and cookies[f"fer_teacher_{code}"]["value"] == key
+        other.close()
         teacher.close()

@@ -90,11 +90,14 @@ def test_a_join_link_skips_the_notice_and_a_teacher_link_does_not(no_session_inf
 # Admission: at most FER_MAX_STREAMS streams per server process
 
 
-def test_max_streams_is_a_positive_setting():
+def test_max_streams_is_a_positive_setting_or_zero_for_the_hosts():
+    from app_pages import resources
     from fer.settings import Settings, SettingsError
 
     assert Settings.from_env({"FER_MAX_STREAMS": "40"}).max_streams == 40
-    for bad in ("0", "-1", "many"):
+    assert Settings().max_streams == 0  # from the host
+    assert resources.stream_limit() == max(1, min(int((0.9 * resources.host_memory_mb() - 300) / 22) + 1, 25 * os.cpu_count()))
+    for bad in ("-1", "many", "2.5"):
         with pytest.raises(SettingsError, match="FER_MAX_STREAMS"):
             Settings.from_env({"FER_MAX_STREAMS": bad})
 

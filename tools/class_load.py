@@ -33,7 +33,7 @@ def measure(samples: Path, n: int, work: Path, seconds: float = 20.0) -> dict:
     port = _free_port()
     env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{work / f'load{n}.db'}", FER_MAX_STREAMS="1000")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.headless=true",
+        [sys.executable, "-m", "streamlit", "run", "serve.py", f"--server.port={port}", "--server.headless=true",
          "--server.fileWatcherType=none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://localhost:{port}"
     try:

@@ -35,7 +35,7 @@ def soak(samples: Path, minutes: float, every: float, work: Path) -> list[dict]:
     port = _free_port()
     env = dict(os.environ, FER_DATABASE_URL=f"sqlite:///{work / 'soak.db'}", FER_MAX_STREAMS="1000")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}", "--server.headless=true",
+        [sys.executable, "-m", "streamlit", "run", "serve.py", f"--server.port={port}", "--server.headless=true",
          "--server.fileWatcherType=none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     readings = []
     try:

@@ -17,7 +17,7 @@ PORT = 8599
 
 def main(photo: str, out: str) -> None:
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/streamlit"), "run", "app.py", f"--server.port={PORT}", "--server.fileWatcherType=none"],
+        [str(ROOT / ".venv/bin/streamlit"), "run", "serve.py", f"--server.port={PORT}", "--server.fileWatcherType=none"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

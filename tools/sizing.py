@@ -61,7 +61,7 @@ class App:
         env = dict(os.environ, MALLOC_ARENA_MAX="2", FER_MAX_STREAMS="1000",
                    FER_DATABASE_URL=f"sqlite:///{work / f'{name}.db'}")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={self.port}", "--server.headless=true",
+            [sys.executable, "-m", "streamlit", "run", "serve.py", f"--server.port={self.port}", "--server.headless=true",
              "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=(lambda: os.nice(nice)) if nice else None)

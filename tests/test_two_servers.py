@@ -1,0 +1,49 @@
+"""Several app servers behind one address, sharing one PostgreSQL: a teacher on one server, a student on
+another, one class. WebRTC and Streamlit sessions live in one process, so a load balancer needs sticky
+sessions; the class itself lives in the database, where any server reads and writes it.
+
+Needs Chromium and a PostgreSQL server (FER_TEST_DATABASE_URL, which .ci/run sets); skips without
+them outside CI, fails in CI.
+"""
+
+import os
+
+import pytest
+
+from .conftest import face_clip, faceless_clip
+from .test_browser import _browser, _goto, _metric, _start, _wait, playwright, start_server, stop_server, write_y4m
+
+PG_URL = os.environ.get("FER_TEST_DATABASE_URL")
+if not PG_URL:
+    if os.environ.get("CI"):
+        pytest.fail("FER_TEST_DATABASE_URL is not set in CI", pytrace=False)
+    pytest.skip("no PostgreSQL server (set FER_TEST_DATABASE_URL)", allow_module_level=True)
+
+
+def test_a_class_across_two_servers_on_one_postgresql(tmp_path, samples):
+    env = dict(os.environ, FER_DATABASE_URL=PG_URL)
+    (first, first_proc), (second, second_proc) = start_server(env), start_server(env)
+    try:
+        with playwright.sync_playwright() as p:
+            teacher = _browser(p, write_y4m(tmp_path / "none.y4m", faceless_clip(0.5)))
+            dashboard = teacher.new_page(viewport={"width": 1280, "height": 720})
+            _goto(dashboard, first + "/class")
+            dashboard.get_by_role("button", name="Start a class").click()
+            link = dashboard.locator('code:has-text("/join?room=")')
+            link.wait_for(timeout=30_000)
+            join = link.inner_text().strip().replace(first, second)  # the student lands on the other server
+            assert join.startswith(second)
+
+            student = _browser(p, write_y4m(tmp_path / "happy.y4m", face_clip(samples / "faceapi_happy.jpg", seconds=2.0)))
+            page = student.new_page()
+            page.goto(join)
+            page.get_by_text("I agree").click()
+            connected = page.get_by_text("Connected.")
+            assert _start(page, lambda: connected.count() > 0), "the student never connected to the second server"
+            streaming = lambda: _metric(dashboard, "Students streaming now")  # noqa: E731
+            assert _wait(lambda: streaming() == 1, timeout=60), f"the first server shows {streaming():g} students"
+            student.close()
+            teacher.close()
+    finally:
+        stop_server(first_proc)
+        stop_server(second_proc)
