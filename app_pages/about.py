@@ -1,5 +1,6 @@
 """About: what the model does, how well, and what its numbers can and cannot mean."""
 
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -38,5 +39,10 @@ only numbers, and are deleted after their retention period (7 days unless config
 )
 card = Path(__file__).resolve().parent.parent / "models" / "MODEL_CARD.md"
 if card.is_file():
-    with st.expander("Model card"):
-        st.markdown(card.read_text())
+    with st.expander("Model card: how the model was trained and how well it does"):
+        # The card's figures are files beside it: shown as images, between the card's text around them.
+        for i, part in enumerate(re.split(r"!\[([^\]]*)\]\(([^)\s]+)\)", card.read_text())):
+            if i % 3 == 0:
+                st.markdown(part)
+            elif i % 3 == 2 and (card.parent / part).is_file():
+                st.image(str(card.parent / part), width=520)

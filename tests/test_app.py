@@ -458,3 +458,10 @@ def test_the_live_page_calibrates_and_forgets_the_resting_face(monkeypatch):
     assert not at.exception and live.snapshot().resting == "recording"
     next(b for b in at.sidebar.button if b.label == "Forget").click().run()
     assert live.snapshot().resting == "off"
+
+
+def test_the_about_page_shows_the_model_cards_figures():
+    at = AppTest.from_file(str(ROOT / "app_pages" / "about.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert len(at.get("image")) == 2  # the confusion matrix and the reliability diagram, not broken links
+    assert not any("](confusion_matrix.png)" in m.value for m in at.markdown)

@@ -323,3 +323,46 @@ def test_a_teacher_gets_back_to_the_class_after_a_reload_without_the_key_in_the_
         assert cookies[f"fer_teacher_{code}"]["sameSite"] == "Strict" and cookies[f"fer_teacher_{code}"]["value"] == key
         other.close()
         teacher.close()
+
+
+def test_one_student_by_a_pasted_link_and_an_export_that_carries_no_mood(server, tmp_path, samples):
+    """A student who pastes the whole join link into the join page's box gets in; with one student in a
+    class of k = 3, the dashboard shows one student streaming and no mood, and the class's CSV and JSON
+    exports carry the bucket's counts of streams and faces but no distribution at all."""
+    import json
+
+    with playwright.sync_playwright() as p:
+        teacher = _browser(p, write_y4m(tmp_path / "none.y4m", faceless_clip(0.5)))
+        dashboard = teacher.new_page(viewport={"width": 1280, "height": 720})
+        _goto(dashboard, server + "/class")
+        dashboard.get_by_role("button", name="Start a class").click()
+        link = dashboard.locator('code:has-text("/join?room=")')
+        link.wait_for(timeout=30_000)
+        join = link.inner_text().strip()
+
+        student = _browser(p, write_y4m(tmp_path / "happy.y4m", face_clip(samples / "faceapi_happy.jpg", seconds=2.0)))
+        page = student.new_page()
+        _goto(page, server + "/join")  # no code in the address: the box asks for one
+        page.get_by_label("Join code or link (from your teacher)").fill(join)
+        page.keyboard.press("Enter")
+        page.get_by_text("I agree").click(timeout=30_000)
+        connected = page.get_by_text("Connected.")
+        assert _start(page, lambda: connected.count() > 0), "the student never connected"
+        assert _wait(lambda: _metric(dashboard, "Students streaming now") == 1, timeout=60)
+        assert dashboard.get_by_text("the mood appears from 3 faces on").count() == 1
+        time.sleep(6)  # at least one whole bucket
+        student.close()
+
+        dashboard.get_by_role("button", name="End the class").click()
+        dashboard.get_by_text("Class report").wait_for(timeout=30_000)
+        with dashboard.expect_download() as download:
+            dashboard.get_by_role("button", name="Download CSV").click()
+        rows = Path(download.value.path()).read_text().splitlines()
+        header, data = rows[0].split(","), [r.split(",") for r in rows[1:]]
+        assert data and all(r[header.index("streams")] == "1" and r[header.index("happy")] == "" for r in data), rows
+        with dashboard.expect_download() as download:
+            dashboard.get_by_role("button", name="Download JSON").click()
+        report = json.loads(Path(download.value.path()).read_text())
+        assert report["report"]["buckets_shown"] == 0
+        assert all(set(b["distribution"].values()) == {None} for b in report["timeline"])
+        teacher.close()
