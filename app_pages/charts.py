@@ -86,7 +86,7 @@ def timeline_chart(rows: list[dict], clock: bool = False, height: int = 220) -> 
             if clock
             else {"field": "t", "type": "quantitative", "title": "seconds since start"},
             "y": {"field": "share", "type": "quantitative", "stack": "normalize", "axis": {"format": "%"}, "title": "share of faces"},
-            "color": {"field": "emotion", "type": "nominal", "scale": _COLOR_SCALE, "legend": {"orient": "right"}},
+            "color": {"field": "emotion", "type": "nominal", "scale": _COLOR_SCALE, "legend": {"orient": "top", "direction": "horizontal", "title": None}},
             "order": {"field": "order", "type": "quantitative"},
             "tooltip": [{"field": "t", "type": "temporal", "format": "%H:%M:%S"} if clock else {"field": "t"}, {"field": "emotion"}, {"field": "share", "type": "quantitative", "format": ".0%"}],
         },

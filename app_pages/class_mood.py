@@ -44,8 +44,9 @@ def mood_summary(distribution: dict, faces: int, container=st, students: int | N
     c[3].metric("Negative", f"{v['negative']:.0%}")
     top = sorted(distribution.items(), key=lambda kv: -kv[1])
     container.markdown("**Mood:** " + ", ".join(f"{e} {s:.0%}" for e, s in top if s > 0))
-    table = pd.DataFrame([{"face": "class"} | distribution])
-    container.vega_lite_chart(*probability_bars(table, height=bars_height, row="share"))
+    if bars_height:
+        table = pd.DataFrame([{"face": "class"} | distribution])
+        container.vega_lite_chart(*probability_bars(table, height=bars_height, row="share"))
 
 
 def teacher_cookie(code: str) -> str:
@@ -174,10 +175,11 @@ def live_class() -> None:
             # Up only while the streak reaches the latest bucket: it clears when the mood recovers.
             if negative_streak(rows, threshold, ALERT_S, room.bucket_s, room.min_faces) and rows[-1] is latest:
                 st.error(f"Alert: the negative share has stayed above {threshold:.0%} for {ALERT_S} s.")
-            mood_summary(latest["distribution"], latest["faces"], students=streaming, bars_height=100)
+            # The shares in words and the trend below them, no bar chart: all of it fits a 1280x720 screen.
+            mood_summary(latest["distribution"], latest["faces"], students=streaming, bars_height=0)
         kept = shown(rows, room.min_faces)
         if kept:
-            st.vega_lite_chart(*timeline_chart(kept, clock=True, height=130), width="stretch")
+            st.vega_lite_chart(*timeline_chart(kept, clock=True, height=190), width="stretch")
 
     with main:
         dashboard()
