@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,8 +19,11 @@ from fer.bench import KNOWN_FACES
 from fer.imageio import load_image
 
 ROOT = Path(__file__).resolve().parent.parent
-# Class sessions written by tests go to a throw-away SQLite file, never to ~/.fer.
-os.environ.setdefault("FER_DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='fer-tests-')}/classes.db")
+# Class sessions written by tests go to a throw-away SQLite file, never to ~/.fer; removed when the run ends.
+if "FER_DATABASE_URL" not in os.environ:
+    _SCRATCH = tempfile.mkdtemp(prefix="fer-tests-")
+    atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+    os.environ["FER_DATABASE_URL"] = f"sqlite:///{_SCRATCH}/classes.db"
 SHARED = Path(os.environ.get("FER_SHARED", ROOT.parent / "shared"))
 SAMPLES = SHARED / "samples"
 FER2013_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"

@@ -244,18 +244,24 @@ def test_parallel_sessions_stop_start_and_dropped_connections(server, tmp_path, 
         browser.close()
 
 
+def start_class(p, url: str, tmp_path: Path, viewport: dict | None = None):
+    """A teacher (a browser whose camera sees no one) starts a class on the server at ``url``: (the
+    teacher's browser, the dashboard page, the join link)."""
+    teacher = _browser(p, write_y4m(tmp_path / "teacher.y4m", faceless_clip(0.5)))
+    dashboard = teacher.new_page(viewport=viewport or {"width": 1280, "height": 720})
+    _goto(dashboard, url + "/class")
+    dashboard.get_by_role("button", name="Start a class").click()
+    link = dashboard.locator('code:has-text("/join?room=")')
+    link.wait_for(timeout=30_000)
+    return teacher, dashboard, link.inner_text().strip()
+
+
 def test_class_mood_with_several_students(server, tmp_path, samples):
     """A teacher starts a class; three students, each a browser with its own camera and face, join it;
     the dashboard shows all three and their expressions within seconds; the report downloads."""
     faces = {"faceapi_happy.jpg": "happy", "faceapi_surprised.jpg": "surprise", "faceapi_angry.jpg": "angry"}
     with playwright.sync_playwright() as p:
-        teacher = _browser(p, write_y4m(tmp_path / "none.y4m", faceless_clip(0.5)))
-        dashboard = teacher.new_page(viewport={"width": 1400, "height": 1000})
-        _goto(dashboard, server + "/class")
-        dashboard.get_by_role("button", name="Start a class").click()
-        link = dashboard.locator('code:has-text("/join?room=")')
-        link.wait_for(timeout=30_000)
-        join = link.inner_text().strip()
+        teacher, dashboard, join = start_class(p, server, tmp_path, {"width": 1400, "height": 1000})
 
         students = []
         for photo in faces:
@@ -332,13 +338,7 @@ def test_one_student_by_a_pasted_link_and_an_export_that_carries_no_mood(server,
     import json
 
     with playwright.sync_playwright() as p:
-        teacher = _browser(p, write_y4m(tmp_path / "none.y4m", faceless_clip(0.5)))
-        dashboard = teacher.new_page(viewport={"width": 1280, "height": 720})
-        _goto(dashboard, server + "/class")
-        dashboard.get_by_role("button", name="Start a class").click()
-        link = dashboard.locator('code:has-text("/join?room=")')
-        link.wait_for(timeout=30_000)
-        join = link.inner_text().strip()
+        teacher, dashboard, join = start_class(p, server, tmp_path)
 
         student = _browser(p, write_y4m(tmp_path / "happy.y4m", face_clip(samples / "faceapi_happy.jpg", seconds=2.0)))
         page = student.new_page()

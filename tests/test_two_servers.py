@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from .conftest import face_clip, faceless_clip
-from .test_browser import _browser, _goto, _metric, _start, _wait, playwright, start_server, stop_server, write_y4m
+from .conftest import face_clip
+from .test_browser import _browser, _metric, _start, _wait, playwright, start_class, start_server, stop_server, write_y4m
 
 PG_URL = os.environ.get("FER_TEST_DATABASE_URL")
 if not PG_URL:
@@ -25,13 +25,8 @@ def test_a_class_across_two_servers_on_one_postgresql(tmp_path, samples):
     (first, first_proc), (second, second_proc) = start_server(env), start_server(env)
     try:
         with playwright.sync_playwright() as p:
-            teacher = _browser(p, write_y4m(tmp_path / "none.y4m", faceless_clip(0.5)))
-            dashboard = teacher.new_page(viewport={"width": 1280, "height": 720})
-            _goto(dashboard, first + "/class")
-            dashboard.get_by_role("button", name="Start a class").click()
-            link = dashboard.locator('code:has-text("/join?room=")')
-            link.wait_for(timeout=30_000)
-            join = link.inner_text().strip().replace(first, second)  # the student lands on the other server
+            teacher, dashboard, join = start_class(p, first, tmp_path)
+            join = join.replace(first, second)  # the student lands on the other server
             assert join.startswith(second)
 
             student = _browser(p, write_y4m(tmp_path / "happy.y4m", face_clip(samples / "faceapi_happy.jpg", seconds=2.0)))
