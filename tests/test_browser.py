@@ -256,6 +256,19 @@ def start_class(p, url: str, tmp_path: Path, viewport: dict | None = None):
     return teacher, dashboard, link.inner_text().strip()
 
 
+def download_text(page, button: str) -> str:
+    with page.expect_download() as download:
+        page.get_by_role("button", name=button).click()
+    return Path(download.value.path()).read_text()
+
+
+def end_class_and_download(dashboard, button: str) -> str:
+    """End the class from its dashboard, wait for the report, and return one of its downloads."""
+    dashboard.get_by_role("button", name="End the class").click()
+    dashboard.get_by_text("Class report").wait_for(timeout=30_000)
+    return download_text(dashboard, button)
+
+
 def test_class_mood_with_several_students(server, tmp_path, samples):
     """A teacher starts a class; three students, each a browser with its own camera and face, join it;
     the dashboard shows all three and their expressions within seconds; the report downloads."""
@@ -285,11 +298,7 @@ def test_class_mood_with_several_students(server, tmp_path, samples):
 
         for browser in students:
             browser.close()
-        dashboard.get_by_role("button", name="End the class").click()
-        dashboard.get_by_text("Class report").wait_for(timeout=30_000)
-        with dashboard.expect_download() as download:
-            dashboard.get_by_role("button", name="Download CSV").click()
-        rows = Path(download.value.path()).read_text().splitlines()
+        rows = end_class_and_download(dashboard, "Download CSV").splitlines()
         assert rows[0].startswith("t,streams,faces,observations") and len(rows) >= 2
         teacher.close()
 
@@ -353,16 +362,10 @@ def test_one_student_by_a_pasted_link_and_an_export_that_carries_no_mood(server,
         time.sleep(6)  # at least one whole bucket
         student.close()
 
-        dashboard.get_by_role("button", name="End the class").click()
-        dashboard.get_by_text("Class report").wait_for(timeout=30_000)
-        with dashboard.expect_download() as download:
-            dashboard.get_by_role("button", name="Download CSV").click()
-        rows = Path(download.value.path()).read_text().splitlines()
+        rows = end_class_and_download(dashboard, "Download CSV").splitlines()
         header, data = rows[0].split(","), [r.split(",") for r in rows[1:]]
         assert data and all(r[header.index("streams")] == "1" and r[header.index("happy")] == "" for r in data), rows
-        with dashboard.expect_download() as download:
-            dashboard.get_by_role("button", name="Download JSON").click()
-        report = json.loads(Path(download.value.path()).read_text())
+        report = json.loads(download_text(dashboard, "Download JSON"))
         assert report["report"]["buckets_shown"] == 0
         assert all(set(b["distribution"].values()) == {None} for b in report["timeline"])
         teacher.close()
