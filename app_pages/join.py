@@ -7,7 +7,6 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from app_pages.resources import analyzer, connection_help, room_code, rtc_configuration, store, stream_admission
 from fer.reporter import ClassReporter
-from fer.render import draw
 from fer.store import RoomNotFound, StoreError, markdown_escaped
 
 st.title("Join a class")
@@ -57,10 +56,8 @@ reporter: ClassReporter = st.session_state[key]
 def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
     # Video thread: analyse ~1 frame/s; show the student their own boxes so they know it works.
     image = frame.to_ndarray(format="rgb24")
-    result = reporter.process(image)
-    if result is None or reporter.ended:
-        return frame
-    return av.VideoFrame.from_ndarray(draw(image, result, labels=False), format="rgb24")
+    boxed = reporter.on_frame(image)
+    return frame if boxed is image else av.VideoFrame.from_ndarray(boxed, format="rgb24")
 
 
 admission = stream_admission(f"join_{code}")  # when the server is full: says so, and the page stops here

@@ -7,6 +7,7 @@ TensorFlow itself is only needed to train and export models.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 from pathlib import Path
@@ -94,9 +95,10 @@ class EmotionClassifier:
         self.flip, self.zooms, self.members = flip, tuple(zooms), tuple(members)
         self.temperature = load_temperatures(self.path)[self.setting]
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
-        """The model's name and the start of its file's SHA-256 (and its members'), for traceable exports."""
+        """The model's name and the start of its file's SHA-256 (and its members'), for traceable exports;
+        hashed once per classifier, not on every page run that shows it."""
         import hashlib
 
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in (self.path, *(MODELS_DIR / m for m in self.members))))

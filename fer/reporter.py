@@ -126,7 +126,8 @@ class ClassReporter:
 
     def on_frame(self, image: np.ndarray) -> np.ndarray:
         """The join page's work for one video frame: analysed if a second has passed, and returned with the
-        faces boxed (no labels: the student sees that their face is found, nobody sees an expression)."""
+        faces boxed (no labels: the student sees that their face is found, nobody sees an expression). The
+        very same array comes back when there is nothing to draw, so the caller can pass the frame on as is."""
         result = self.process(image)
         if result is None or self.ended or not result.faces:
             return image

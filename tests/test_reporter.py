@@ -133,3 +133,17 @@ def test_the_video_thread_never_waits_for_the_database(tmp_path, samples):
     slow.gate.set()
     assert reporter.wait_sent() and reporter.sent == 1
     assert [r["t"] for r in store.timeline(code)] == [1_000_000]
+
+
+def test_the_join_pages_frame_work_passes_a_frame_without_faces_through(tmp_path, samples):
+    """reporter.on_frame is the join page's per-frame work: a frame with nothing to draw comes back as the
+    very same array (the page then passes the video frame on without converting it), a face gets a box."""
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    code, _ = store.create_room(bucket_s=5)
+    reporter = ClassReporter(store, code, Analyzer.default(), bucket_s=5, clock=Clock(0.0), send_in_background=False)
+    blank = np.zeros((240, 320, 3), np.uint8)
+    assert reporter.on_frame(blank) is blank
+    face = face_clip(samples / "faceapi_happy.jpg", seconds=0.1)[0]
+    reporter.clock.t = 2.0  # a second later: analysed again
+    boxed = reporter.on_frame(face)
+    assert boxed is not face and boxed.shape == face.shape and not np.array_equal(boxed, face)
