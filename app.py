@@ -16,6 +16,7 @@ if student_link:
 else:
     pages = [
         st.Page("app_pages/upload.py", title="Photo", icon=":material/photo:", default=True),
+        st.Page("app_pages/video.py", title="Recorded video", icon=":material/movie:", url_path="video"),
         st.Page("app_pages/live.py", title="Live camera", icon=":material/videocam:"),
         st.Page("app_pages/class_mood.py", title="Class mood", icon=":material/groups:", url_path="class"),
         join,

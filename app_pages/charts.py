@@ -92,3 +92,23 @@ def timeline_chart(rows: list[dict], clock: bool = False, height: int = 220) -> 
         },
     }
     return long, spec
+
+
+def tracks_chart(rows: list[dict], height_per_face: int = 28) -> tuple[pd.DataFrame, dict]:
+    """Each followed face of a video as a row of ticks over time, each tick in the colour of the label at
+    that analysed frame (``fer.video.FaceLog.rows``: t, track, label, probabilities)."""
+    table = pd.DataFrame(rows)[["t", "track", "label", *EMOTIONS]]
+    table["confidence"] = table[list(EMOTIONS)].max(axis=1)
+    spec = {
+        "mark": {"type": "tick", "thickness": 3},
+        "height": {"step": height_per_face},
+        "encoding": {
+            "x": {"field": "t", "type": "quantitative", "title": "seconds since start"},
+            "y": {"field": "track", "type": "ordinal", "title": "face"},
+            "color": {"field": "label", "type": "nominal", "scale": _COLOR_SCALE, "legend": {"orient": "top", "direction": "horizontal", "title": None}},
+            "opacity": {"field": "confidence", "type": "quantitative", "scale": {"domain": [UNSURE_BELOW * 0.5, 1], "range": [0.25, 1]}, "legend": None},
+            "tooltip": [{"field": "t"}, {"field": "track", "title": "face"}, {"field": "label"},
+                        {"field": "confidence", "type": "quantitative", "format": ".0%"}],
+        },
+    }
+    return table, spec

@@ -9,6 +9,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from app_pages.charts import probability_bars, timeline_chart
+from app_pages.recorded import MAX_VIDEO_MB, MAX_VIDEO_MINUTES, VIDEO_TYPES, analysed_video, timeline_section
 from app_pages.resources import analyzer, join_link, mode_toggle, qr_png, settings, store
 from app_pages.uploads import show_refusal, too_large
 from fer.emotions import EMOTIONS
@@ -16,14 +17,11 @@ from fer.imageio import ImageError, load_image
 from fer.mood import alert_periods, negative_streak, rows_to_csv, session_report, shown, valence
 from fer.render import draw
 from fer.store import RoomNotFound, StoreError, markdown_escaped
-from fer.video import VideoError, analyze_video
 
 SETTINGS = settings()
-MAX_PHOTO_MB, MAX_VIDEO_MB, MAX_VIDEO_MINUTES = SETTINGS.max_photo_mb, SETTINGS.max_video_mb, SETTINGS.max_video_minutes
-MAX_VIDEO_MB = min(MAX_VIDEO_MB, st.get_option("server.maxUploadSize"))  # serve.py refuses to start when over it
+MAX_PHOTO_MB = SETTINGS.max_photo_mb
 MIN_FACES, RETENTION_DAYS = SETTINGS.min_faces, SETTINGS.retention_days
 ALERT_S = 30  # the negative share must stay above the threshold this long
-VIDEO_TYPES = ["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "ogv"]
 
 st.title("Class mood")
 st.caption(
@@ -252,52 +250,19 @@ def recorded_lecture() -> None:
     mode = mode_toggle("lecture_mode")
     if video is not None and (refusal := too_large(video, MAX_VIDEO_MB, "video")):
         st.error(refusal)
-    elif video is not None:
-        analysed = lecture_timeline(video, mode)
-        if analysed is None:
-            return
-        fps, fine = analysed
-        duration = max(len(fine), 1)  # one-second buckets
-        # The finest step that keeps the chart readable (at most 150 points): 1 s for a short clip.
-        default = next((s for s in LECTURE_STEPS if duration / s <= 150), LECTURE_STEPS[-1])
-        bucket = st.select_slider("Timeline step (seconds)", LECTURE_STEPS, value=default, key=f"step_{video.file_id}")
-        timeline = fine.regroup(bucket)  # a display setting: no second analysis
+    elif video is not None and (analysed := analysed_video(video, mode)) is not None:
+        timeline = timeline_section(video, analysed.timeline)
         rows = timeline.rows()
-        kept = [r for r in rows if r["faces"]]
-        st.success(f"{video.name}: {len(rows)} step(s) of {bucket} s at {fps:.1f} fps; faces seen in {len(kept)}.")
-        if kept:
-            st.vega_lite_chart(*timeline_chart(kept), width="stretch")
+        st.success(
+            f"{video.name}: {len(rows)} step(s) of {timeline.bucket_s:g} s at {analysed.fps:.1f} fps; "
+            f"faces seen in {sum(bool(r['faces']) for r in rows)}."
+        )
         stem = video.name.rsplit(".", 1)[0]
         c1, c2 = st.columns(2)
         c1.download_button("Download CSV", timeline.to_csv(), f"{stem}_mood.csv", "text/csv")
         c2.download_button(
-            "Download JSON", json.dumps({"fps": fps, "timeline": rows}, indent=2), f"{stem}_mood.json", "application/json"
+            "Download JSON", json.dumps({"fps": analysed.fps, "timeline": rows}, indent=2), f"{stem}_mood.json", "application/json"
         )
-
-
-LECTURE_STEPS = [1, 2, 5, 10, 30, 60]
-
-
-def lecture_timeline(video, mode: str):
-    """(fps, one-second Timeline) of an uploaded video, analysed once per file and mode and kept in this
-    browser session (numbers only, no frame); None after showing why the video cannot be used."""
-    key = ("lecture", video.file_id, mode)
-    if key not in st.session_state:
-        bar = st.progress(0.0, text=f"Analysing {video.name}…")
-        try:
-            st.session_state[key] = analyze_video(
-                video,  # an in-memory file: decoded without a copy, never written to disk
-                analyzer(mode),
-                bucket_s=1.0,
-                max_seconds=MAX_VIDEO_MINUTES * 60,
-                progress=lambda done: bar.progress(done, text=f"Analysing {video.name}… {done:.0%}"),
-            )
-        except VideoError as err:
-            st.error(f"Cannot use {video.name}: {err}.")
-            return None
-        finally:
-            bar.empty()
-    return st.session_state[key]
 
 
 live_tab, gallery_tab, lecture_tab = st.tabs(["Live class", "Video-call screenshot", "Recorded lecture"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import cv2
@@ -29,12 +30,15 @@ def video_codec() -> str:
 
 
 class VideoAnnotator:
-    """Writes the frames it is given, annotated, to ``path`` (.mp4, or .mov / .mkv by its suffix; the folder
-    must exist). ``rate`` is a hint for the encoder; each frame's own time is kept. Use as a context manager;
-    a copy left unfinished by an error is removed."""
+    """Writes the frames it is given, annotated, to ``target``: a path (.mp4, or .mov / .mkv by its suffix;
+    the folder must exist) or a writable, seekable file object such as ``io.BytesIO`` (MP4, for a download
+    that never touches the disk). ``rate`` is a hint for the encoder; each frame's own time is kept. Use as a
+    context manager; a file left unfinished by an error is removed."""
 
-    def __init__(self, path: str | Path, bucket_s: float = 1.0, rate: float = 30.0, codec: str | None = None):
-        self.path, self.bucket_s, self.rate = Path(path), bucket_s, rate
+    def __init__(self, target: str | Path | BinaryIO, bucket_s: float = 1.0, rate: float = 30.0, codec: str | None = None):
+        self.path = Path(target) if isinstance(target, (str, Path)) else None
+        self.target = self.path or target
+        self.bucket_s, self.rate = bucket_s, rate
         self.codec = codec or video_codec()
         self.frames = 0
         self._out = self._stream = None
@@ -77,8 +81,12 @@ class VideoAnnotator:
         self.frames += 1
 
     def _open(self, width: int, height: int) -> None:
-        container = {".mov": "mov", ".mkv": "matroska"}.get(self.path.suffix.lower(), "mp4")
-        self._out = av.open(str(self.path), "w", format=container)
+        suffix = self.path.suffix.lower() if self.path else ".mp4"
+        container = {".mov": "mov", ".mkv": "matroska"}.get(suffix, "mp4")
+        # faststart: the index goes before the frames, so a player starts the copy while it loads (FFmpeg
+        # reopens the file by its name to move the index, so a file object gets it at the end).
+        muxing = {"movflags": "+faststart"} if self.path and container != "matroska" else {}
+        self._out = av.open(str(self.path) if self.path else self.target, "w", format=container, options=muxing)
         # x264's "veryfast" preset: on the 9.2 s sample clip the whole annotation took 2.0-2.7x less time
         # than with its default ("medium"), for a file of about the same size (0.53 MB against 0.58 MB).
         options = {"preset": "veryfast", "crf": "23"} if self.codec == "libx264" else {}
@@ -109,5 +117,5 @@ class VideoAnnotator:
             except av.error.FFmpegError:
                 pass
             self._out = None
-        if self._started:  # only a file this annotator began writing, never one that was there before
+        if self._started and self.path:  # only a file this annotator began writing, never one that was there before
             self.path.unlink(missing_ok=True)

@@ -137,14 +137,16 @@ def read_uploads(
     return photos, problems
 
 
-def face_rows(file: str, result: FrameResult) -> list[dict]:
+def face_rows(file: str, result: FrameResult, t: float | None = None) -> list[dict]:
     """One row per face, as ``python -m fer image --csv`` writes them (before its mode and model columns):
-    file, face (1, 2...), x, y, w, h, score (the detector's), label, then the seven probabilities."""
+    file, face (1, 2...), x, y, w, h, score (the detector's), label, then the seven probabilities. A video
+    frame's rows (``t`` in seconds) also carry t and the face's track (the same number while it is followed)."""
     rows = []
     for i, face in enumerate(result.faces, 1):
         d = face.to_dict()
         x, y, w, h = d["box"]
-        rows.append({"file": file, "face": i, "x": x, "y": y, "w": w, "h": h, "score": d["score"], "label": d["label"]} | d["probabilities"])
+        where = {"file": file} if t is None else {"file": file, "t": round(t, 3), "track": face.track_id}
+        rows.append(where | {"face": i, "x": x, "y": y, "w": w, "h": h, "score": d["score"], "label": d["label"]} | d["probabilities"])
     return rows
 
 

@@ -130,10 +130,13 @@ def cmd_video(args) -> int:
 
     from .annotate import VideoAnnotator
     from .pipeline import Analyzer
-    from .video import VideoError, analyze_video
+    from .video import FaceLog, VideoError, analyze_video
 
-    if args.annotate and os.path.realpath(args.annotate) == os.path.realpath(args.path):
-        raise UserError(f"{args.annotate}: the annotated copy would overwrite the video being read; choose another name")
+    for output in (args.annotate, args.faces, args.csv):
+        if output and os.path.realpath(output) == os.path.realpath(args.path):
+            raise UserError(f"{output}: this would overwrite the video being read; choose another name")
+    analyzer = Analyzer.default(args.mode)
+    faces = FaceLog(args.path) if args.faces else None
 
     from tqdm import tqdm
 
@@ -151,8 +154,8 @@ def cmd_video(args) -> int:
         try:
             with annotator as on_frame:
                 fps, timeline = analyze_video(
-                    args.path, Analyzer.default(args.mode), args.bucket, args.sample_fps, progress=progress,
-                    on_frame=on_frame, every_frame=True,
+                    args.path, analyzer, args.bucket, args.sample_fps, progress=progress,
+                    on_frame=on_frame, every_frame=True, on_result=faces,
                 )
         except VideoError as err:
             raise UserError(f"{args.path}: {err}") from None
@@ -164,6 +167,11 @@ def cmd_video(args) -> int:
     text = f"{args.path}: {fps:.2f} fps, {len(rows)} bucket(s) of {args.bucket:g} s; share of faces per emotion"
     if args.annotate:
         text = f"wrote {args.annotate} ({annotator.frames} frames, {annotator.codec})\n{text}"
+    if faces is not None:
+        trace = {"mode": args.mode, "model": analyzer.classifier.version}
+        with open(args.faces, "w", newline="") as out:
+            out.write(rows_to_csv([r | trace for r in faces.rows]))
+        text = f"wrote {args.faces} ({len(faces.rows)} face rows, {len(faces.tracks())} followed face(s))\n{text}"
     write(args, data, rows, text, csv_rows=timeline_rows)
     return 0
 
@@ -374,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--annotate", metavar="OUT.mp4", type=_output_video,
         help="also write the video with each analysed face boxed and labelled and a strip of the current bucket's mood (H.264)",
+    )
+    p.add_argument(
+        "--faces", metavar="FILE", type=_output_file,
+        help="also write one CSV row per face per analysed frame (file, t, track, face, box, score, label, probabilities, mode, model)",
     )
     p.add_argument("--mode", choices=list(MODES), default="fast", help=MODE_HELP)
     p.set_defaults(func=cmd_video)

@@ -23,12 +23,16 @@ from typing import BinaryIO, Callable
 import av
 import numpy as np
 
+from .batch import face_rows
+from .emotions import EMOTIONS
 from .mood import Timeline
 from .pipeline import Analyzer, stream_detector
 from .results import FrameResult
 
 # on_frame(t, rgb image, the frame's result, or None for a frame between samples)
 FrameCallback = Callable[[float, np.ndarray, "FrameResult | None"], None]
+# on_result(t, the analysed frame's result): its faces with their track ids, numbers only
+ResultCallback = Callable[[float, FrameResult], None]
 
 DEFAULT_SAMPLE_FPS = 5.0
 # The largest frame decoded: 4K UHD (3840x2160), 8.3 megapixels. Checked from the stream's header before
@@ -52,10 +56,12 @@ def analyze_video(
     max_pixels: int = MAX_FRAME_PIXELS,
     on_frame: FrameCallback | None = None,
     every_frame: bool = False,
+    on_result: ResultCallback | None = None,
 ) -> tuple[float, Timeline]:
     """Returns (the video's frame rate, its Timeline). ``progress`` gets the share done, 0 to 1.
     ``on_frame(t, rgb, result)`` is called with each analysed frame in RGB and its FrameResult, in order;
-    with ``every_frame``, also with each frame between them (``result`` None)."""
+    with ``every_frame``, also with each frame between them (``result`` None). ``on_result(t, result)``
+    gets each analysed frame's result alone (each face with its track id), without converting frames to RGB."""
     try:
         container = av.open(str(source) if isinstance(source, (str, Path)) else source, mode="r")
     except (av.error.FFmpegError, OSError) as err:
@@ -96,6 +102,8 @@ def analyze_video(
                 result = analyze(image, t) if sampled else None
                 if result is not None:
                     timeline.add(t, result.probabilities)
+                    if on_result is not None:
+                        on_result(t, result)
                 if on_frame is not None:
                     on_frame(t, image, result)
                 if progress and duration:
@@ -112,6 +120,36 @@ def analyze_video(
     if progress:
         progress(1.0)
     return fps, timeline
+
+
+class FaceLog:
+    """An ``on_result`` callback that keeps one row per face per analysed frame (``fer.batch.face_rows``
+    with t and track): numbers only, never a picture."""
+
+    def __init__(self, file: str):
+        self.file, self.rows = file, []
+        self.seconds = 0.0  # the time of the last analysed frame, with or without a face
+
+    def __call__(self, t: float, result: FrameResult) -> None:
+        self.rows += face_rows(self.file, result, t)
+        self.seconds = t
+
+    def tracks(self) -> list[dict]:
+        """One row per followed face, in order of appearance: first and last seen (s), analysed frames, its
+        most frequent label and that label's share of its frames, and its mean probability of each emotion."""
+        by_track: dict[int, list[dict]] = {}
+        for row in self.rows:
+            by_track.setdefault(row["track"], []).append(row)
+        summary = []
+        for track, rows in by_track.items():
+            labels = [r["label"] for r in rows]
+            label = max(EMOTIONS, key=labels.count)
+            summary.append(
+                {"track": track, "first": rows[0]["t"], "last": rows[-1]["t"], "frames": len(rows), "label": label,
+                 "share": round(labels.count(label) / len(rows), 4)}
+                | {e: round(float(np.mean([r[e] for r in rows])), 6) for e in EMOTIONS}
+            )
+        return summary
 
 
 def _decode(

@@ -1,5 +1,6 @@
 """The Streamlit pages, run headless through streamlit.testing.v1.AppTest."""
 
+import io
 import json
 import os
 
@@ -176,13 +177,13 @@ def test_gallery_screenshot_gives_the_class_mood(samples):
 
 
 def test_recorded_lecture_gives_a_timeline(samples, tmp_path, monkeypatch):
-    import fer.video
+    from app_pages import recorded
 
     from .conftest import face_clip
     from .test_video import write_mp4
 
-    calls, real = [], fer.video.analyze_video
-    monkeypatch.setattr(fer.video, "analyze_video", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls, real = [], recorded.analyze_video
+    monkeypatch.setattr(recorded, "analyze_video", lambda *a, **k: calls.append(k) or real(*a, **k))
 
     video = write_mp4(tmp_path / "lecture.mp4", face_clip(samples / "faceapi_happy.jpg", 2.0))
     at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT).run()
@@ -194,10 +195,47 @@ def test_recorded_lecture_gives_a_timeline(samples, tmp_path, monkeypatch):
     step = next(s for s in at.select_slider if s.label == "Timeline step (seconds)")
     step.set_value(2).run()  # a display setting: the same analysis, regrouped, not analysed again
     assert not at.exception and "lecture.mp4: 1 step(s) of 2 s" in at.success[0].value and len(calls) == 1
+    assert calls[0]["on_result"] is None  # the class page keeps aggregates only, never a face's rows
 
     at.file_uploader[1].set_value(("broken.mp4", b"\x00\x00\x00\x18ftypmp42 truncated", "video/mp4"))
     at.run()
     assert not at.exception and "Cannot use broken.mp4" in at.error[0].value
+
+
+def test_recorded_video_follows_each_face_and_makes_a_labelled_copy(samples, tmp_path, monkeypatch):
+    import av
+
+    from app_pages import recorded
+
+    from .conftest import face_clip
+    from .test_video import write_mp4
+
+    calls, real = [], recorded.analyze_video
+    monkeypatch.setattr(recorded, "analyze_video", lambda *a, **k: calls.append(k) or real(*a, **k))
+    clip = face_clip(samples / "faceapi_happy.jpg", 2.0) + face_clip(samples / "faceapi_surprised.jpg", 2.0)
+    video = write_mp4(tmp_path / "session.mp4", clip)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "video.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception and "Upload a recorded session" in at.info[0].value
+    at.file_uploader[0].set_value(("session.mp4", video.read_bytes(), "video/mp4")).run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Faces followed"] == "1" and metrics["Length analysed"] == "3.8 s"
+    faces = at.dataframe[0].value
+    assert list(faces["face"]) == [1] and faces["label"][0] in ("happy", "surprise")
+    assert [b.label for b in at.get("download_button")] == ["Download faces CSV", "Download timeline CSV"]
+    assert len(calls) == 1 and calls[0]["on_result"] is not None
+
+    at.button[0].click().run()  # "Make the labelled video"
+    assert not at.exception and not at.error and len(calls) == 2
+    labelled = at.get("download_button")[-1]
+    assert labelled.label == "Download labelled video"
+    step = next(s for s in at.select_slider if s.label == "Timeline step (seconds)")
+    step.set_value(2).run()  # display settings analyse nothing again, and the labelled copy stays
+    assert not at.exception and len(calls) == 2 and at.get("download_button")[-1].label == "Download labelled video"
+    copy = at.session_state[recorded.annotated_key(at.file_uploader[0].value, "fast")]
+    with av.open(io.BytesIO(copy)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == len(clip) and frames[0].shape[0] > clip[0].shape[0]  # every frame, plus the mood strip
 
 
 def test_join_link_uses_the_public_url_and_warns_about_localhost(monkeypatch):

@@ -167,3 +167,28 @@ def test_annotate_from_the_command_line_and_no_half_written_copy(samples, tmp_pa
     with pytest.raises(RuntimeError), VideoAnnotator(tmp_path / "half.mp4") as annotator:
         analyze_video(write_mp4(tmp_path / "long.mp4", face_clip(samples / "faceapi_happy.jpg", 3.0)), Analyzer.default(), on_frame=fail_midway, every_frame=True)
     assert 0 < annotator.frames < 90 and not (tmp_path / "half.mp4").exists()
+
+
+def test_each_face_per_frame_with_its_track_and_a_labelled_copy_in_memory(angry_then_happy, tmp_path):
+    import csv
+
+    from fer.annotate import VideoAnnotator
+
+    faces = tmp_path / "faces.csv"
+    out = run_cli("video", str(angry_then_happy), "--faces", str(faces))
+    assert out.returncode == 0, out.stderr
+    assert f"wrote {faces} (30 face rows, 1 followed face(s))" in out.stdout  # 6 s at 5 analysed frames a second
+    rows = list(csv.DictReader(faces.open()))
+    assert list(rows[0])[:4] == ["file", "t", "track", "face"] and list(rows[0])[-2:] == ["mode", "model"]
+    assert {r["track"] for r in rows} == {"1"} and {r["mode"] for r in rows} == {"fast"}
+    labels = [r["label"] for r in rows]
+    assert labels[:15].count("angry") > 10 and labels[15:].count("happy") > 10  # the face's own labels over time
+    assert abs(sum(float(rows[0][e]) for e in EMOTIONS) - 1) < 1e-3
+
+    # The page's copy: the same annotation into memory, never a file
+    buffer = io.BytesIO()
+    with VideoAnnotator(buffer) as annotator:
+        analyze_video(angry_then_happy, Analyzer.default(), on_frame=annotator, every_frame=True)
+    assert list(tmp_path.iterdir()) == [faces]
+    with av.open(io.BytesIO(buffer.getvalue())) as video:
+        assert sum(1 for _ in video.decode(video=0)) == 180
