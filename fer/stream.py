@@ -94,7 +94,8 @@ class LiveSession:
         self.settings = settings
         self._analyzer = analyzer.for_stream(stream_detector(settings.sensitivity), smoothing_s=settings.smoothing_s)
         self._weights: np.ndarray | None = None  # the viewer's resting-face correction, in memory only
-        self._recording: tuple[float, list[np.ndarray]] | None = None  # (until, probabilities seen)
+        self._recording: tuple[float, list[tuple[int, np.ndarray]]] | None = None  # (until, (track, probabilities) seen)
+        self._resting_track: int | None = None  # whose resting face it is
         self.start()
 
     def configure(self, settings: LiveSettings) -> None:
@@ -132,29 +133,37 @@ class LiveSession:
 
     def calibrate_resting(self, seconds: float = 3.0) -> None:
         """Record the viewer's resting face for ``seconds`` (the largest face in view; hold a neutral face),
-        then correct their probabilities from it on (``fer.calibration.resting_weights``). For this session
-        only: nothing of it is stored."""
+        then correct that person's probabilities from it on (``fer.calibration.resting_weights``), and no
+        one else's: the correction follows their track, and when it is lost, the one face left in view (the
+        person back at the camera). For this session only: nothing of it is stored."""
         with self._lock:
             self._recording = (time.monotonic() + seconds, [])
 
     def forget_resting(self) -> None:
         with self._lock:
-            self._weights, self._recording = None, None
+            self._weights, self._recording, self._resting_track = None, None, None
 
     def _corrected(self, result: FrameResult, now: float) -> FrameResult:
-        """The frame's faces with the resting-face correction applied; records the baseline while asked to."""
+        """The frame's faces, the calibrated person's corrected; records the resting face while asked to."""
         if self._recording is not None:
             until, seen = self._recording
             faces = [f for f in result.faces if f.probabilities is not None]
             if faces:
-                seen.append(max(faces, key=lambda f: f.box[2] * f.box[3]).probabilities)
+                largest = max(faces, key=lambda f: f.box[2] * f.box[3])
+                seen.append((largest.track_id, largest.probabilities))
             if now >= until:
-                self._weights = resting_weights(np.mean(seen, axis=0)) if seen else self._weights
+                if seen:  # the face that was largest most often, from its own frames only
+                    tracks = [track for track, _ in seen]
+                    self._resting_track = max(tracks, key=tracks.count)
+                    self._weights = resting_weights(np.mean([p for track, p in seen if track == self._resting_track], axis=0))
                 self._recording = None
         if self._weights is None:
             return result
+        if len(result.faces) == 1 and self._resting_track not in {f.track_id for f in result.faces}:
+            self._resting_track = result.faces[0].track_id  # their track was lost: the one face in view is theirs
         faces = tuple(
-            replace(f, probabilities=apply_weights(f.probabilities, self._weights)) if f.probabilities is not None else f
+            replace(f, probabilities=apply_weights(f.probabilities, self._weights))
+            if f.track_id == self._resting_track and f.probabilities is not None else f
             for f in result.faces
         )
         return replace(result, faces=faces)

@@ -155,3 +155,37 @@ def test_calibrating_to_a_resting_face_corrects_that_persons_labels(analyzer, sa
     assert label("faceapi_sad.jpg") == "sad" and label("faceapi_happy.jpg") == "happy" and label("faceapi_neutral.jpg") == "neutral"
     live.forget_resting()
     assert live.snapshot().resting == "off" and label("faceapi_sad.jpg") == "fear"
+
+
+def test_the_resting_face_correction_is_that_persons_only(analyzer, samples):
+    """Two people in view: the one calibrated (the larger face, at the camera) is corrected, the other one
+    not, frame for frame the same as without calibration."""
+    import cv2
+
+    from fer.imageio import load_image
+
+    def person(name: str, height: int) -> np.ndarray:
+        image = load_image((samples / name).read_bytes())
+        side = min(image.shape[:2])  # the middle square: the face and a little around it
+        top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+        return cv2.resize(image[top : top + side, left : left + side], (height, height), interpolation=cv2.INTER_AREA)
+
+    def scene(left: str) -> np.ndarray:  # the viewer on the left, large; someone behind, smaller, on the right
+        canvas = np.full((480, 640, 3), 70, np.uint8)
+        near, far = person(left, 320), person("faceapi_sad.jpg", 200)
+        canvas[80 : 80 + near.shape[0], 10 : 10 + near.shape[1]] = near
+        canvas[140 : 140 + far.shape[0], 630 - far.shape[1] : 630] = far
+        return canvas
+
+    def faces(live: LiveSession, name: str) -> dict[str, np.ndarray]:
+        for _ in range(6):
+            live.process(scene(name))
+        return {("near" if f.box[0] < 320 else "far"): f.probabilities for f in live.snapshot().result.faces}
+
+    plain, calibrated = (LiveSession(analyzer, LiveSettings(mirror=False, smoothing_s=0.0), max_fps=UNCAPPED) for _ in range(2))
+    calibrated.calibrate_resting(seconds=0.0)
+    assert set(faces(calibrated, "faceapi_neutral.jpg")) == {"near", "far"} and calibrated.snapshot().resting == "on"
+    faces(plain, "faceapi_neutral.jpg")
+    before, after = faces(plain, "faceapi_angry.jpg"), faces(calibrated, "faceapi_angry.jpg")
+    assert np.allclose(before["far"], after["far"])  # the other person: untouched
+    assert not np.allclose(before["near"], after["near"], atol=1e-3)  # the viewer: corrected
