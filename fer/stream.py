@@ -82,6 +82,16 @@ class LiveSnapshot:
     resting: str = "off"  # the resting-face correction: "off", "recording" or "on"
 
 
+def _same_place(box, last) -> bool:
+    """A face about where and as large as ``last`` was: its centre within one face width of the last
+    one's, its width within a factor of 1.5 (a person back at their camera, not a cut to someone else)."""
+    if last is None:
+        return False
+    (x, y, w, h), (lx, ly, lw, lh) = box, last
+    near = abs(x + w / 2 - lx - lw / 2) <= lw and abs(y + h / 2 - ly - lh / 2) <= lh
+    return near and 1 / 1.5 <= w / lw <= 1.5
+
+
 class LiveSession:
     """One viewer's live stream. ``process`` runs in the video thread, one frame at a time; the page's
     thread calls ``configure``, ``start`` and ``snapshot``. One lock guards the shared state. At most
@@ -94,8 +104,9 @@ class LiveSession:
         self.settings = settings
         self._analyzer = analyzer.for_stream(stream_detector(settings.sensitivity), smoothing_s=settings.smoothing_s)
         self._weights: np.ndarray | None = None  # the viewer's resting-face correction, in memory only
-        self._recording: tuple[float, list[tuple[int, np.ndarray]]] | None = None  # (until, (track, probabilities) seen)
-        self._resting_track: int | None = None  # whose resting face it is
+        self._recording: tuple[float, list[tuple]] | None = None  # (until, [(track, probabilities, box) seen])
+        self._resting_track: int | None = None  # whose resting face it is, and where that face was last seen
+        self._resting_box: tuple | None = None
         self.start()
 
     def configure(self, settings: LiveSettings) -> None:
@@ -135,7 +146,7 @@ class LiveSession:
         """Record the viewer's resting face for ``seconds`` (the largest face in view; hold a neutral face),
         then correct that person's probabilities from it on (``fer.calibration.resting_weights``), and no
         one else's: the correction follows their track, and when it is lost, the one face left in view (the
-        person back at the camera). For this session only: nothing of it is stored."""
+        person back at the camera where they were). For this session only: nothing of it is stored."""
         with self._lock:
             self._recording = (time.monotonic() + seconds, [])
 
@@ -150,17 +161,22 @@ class LiveSession:
             faces = [f for f in result.faces if f.probabilities is not None]
             if faces:
                 largest = max(faces, key=lambda f: f.box[2] * f.box[3])
-                seen.append((largest.track_id, largest.probabilities))
+                seen.append((largest.track_id, largest.probabilities, largest.box))
             if now >= until:
                 if seen:  # the face that was largest most often, from its own frames only
-                    tracks = [track for track, _ in seen]
+                    tracks = [track for track, _, _ in seen]
                     self._resting_track = max(tracks, key=tracks.count)
-                    self._weights = resting_weights(np.mean([p for track, p in seen if track == self._resting_track], axis=0))
+                    self._resting_box = next(box for track, _, box in reversed(seen) if track == self._resting_track)
+                    self._weights = resting_weights(np.mean([p for track, p, _ in seen if track == self._resting_track], axis=0))
                 self._recording = None
         if self._weights is None:
             return result
-        if len(result.faces) == 1 and self._resting_track not in {f.track_id for f in result.faces}:
-            self._resting_track = result.faces[0].track_id  # their track was lost: the one face in view is theirs
+        theirs = [f for f in result.faces if f.track_id == self._resting_track]
+        if not theirs and len(result.faces) == 1 and _same_place(result.faces[0].box, self._resting_box):
+            theirs = list(result.faces)  # their track was lost: the one face in view, where theirs was, is theirs
+            self._resting_track = theirs[0].track_id
+        if theirs:
+            self._resting_box = theirs[0].box
         faces = tuple(
             replace(f, probabilities=apply_weights(f.probabilities, self._weights))
             if f.track_id == self._resting_track and f.probabilities is not None else f
