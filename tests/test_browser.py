@@ -101,14 +101,14 @@ def server(tmp_path_factory):
     assert list(scratch.rglob("*")) == [], list(scratch.rglob("*"))
 
 
-def _browser(p, camera: Path):
+def _browser(p, camera: Path | None = None):
+    """Headless Chromium; with ``camera``, a fake webcam that plays that y4m file (and loops it)."""
+    fake_camera = [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"
+    ] if camera else []
     return p.chromium.launch(
         executable_path=CHROMIUM,
-        args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={camera}",
-        ],
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", *fake_camera],
     )
 
 
@@ -259,10 +259,15 @@ def start_class(p, url: str, tmp_path: Path, viewport: dict | None = None):
     return teacher, dashboard, link.inner_text().strip()
 
 
-def download_text(page, button: str) -> str:
+def download(page, button: str) -> Path:
+    """Click a download button; the downloaded file."""
     with page.expect_download() as download:
         page.get_by_role("button", name=button).click()
-    return Path(download.value.path()).read_text()
+    return Path(download.value.path())
+
+
+def download_text(page, button: str) -> str:
+    return download(page, button).read_text()
 
 
 def end_class_and_download(dashboard, button: str) -> str:
