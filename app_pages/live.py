@@ -39,7 +39,10 @@ if "live_session" not in st.session_state:
 live: LiveSession = st.session_state.live_session
 live.configure(live_settings)
 
-with st.sidebar:
+@st.fragment
+def resting_face() -> None:
+    # A fragment: its buttons rerun only this, never the page with the running stream in it (a whole-page
+    # rerun on a machine short of CPU now and then stopped the stream at the click).
     st.subheader("Your resting face")
     st.caption(
         "Many faces at rest read as sad or angry. Hold a neutral face and press the button: three seconds "
@@ -50,6 +53,10 @@ with st.sidebar:
         live.calibrate_resting(seconds=3.0)
     if forget.button("Forget"):
         live.forget_resting()
+
+
+with st.sidebar:
+    resting_face()
 
 
 def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
