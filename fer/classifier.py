@@ -70,6 +70,8 @@ class EmotionClassifier:
     All views of all faces go through the network in one batch, and their distributions are averaged:
     with ``flip=True`` each face is also classified mirrored (faces are left-right symmetric, the
     model's errors are not); ``zooms`` adds closer views (centre crops enlarged by these factors);
+    ``shifts`` adds, per shift s, the four corner crops s pixels smaller, enlarged back (the face moved
+    by up to s pixels each way: the small shifts training's augmentation taught the network);
     ``members`` adds other model files (an ensemble), each seeing the same views. The output is
     temperature-scaled with the temperature fitted for that setting (``python -m fer calibrate``), read
     from the JSON file beside the (first) model.
@@ -81,6 +83,7 @@ class EmotionClassifier:
         threads: int | None = None,
         flip: bool = False,
         zooms: tuple[float, ...] = (),
+        shifts: tuple[int, ...] = (),
         members: tuple[str | Path, ...] = (),
         copies: int | None = None,
     ):
@@ -92,7 +95,7 @@ class EmotionClassifier:
             self._idle.put([_Network(p, threads) for p in files])
         self._networks = self._idle.get()  # the first set, for inspection (multiply_accumulates)
         self._idle.put(self._networks)
-        self.flip, self.zooms, self.members = flip, tuple(zooms), tuple(members)
+        self.flip, self.zooms, self.shifts, self.members = flip, tuple(zooms), tuple(shifts), tuple(members)
         self.temperature = load_temperatures(self.path)[self.setting]
 
     @functools.cached_property
@@ -106,13 +109,13 @@ class EmotionClassifier:
 
     def multiply_accumulates(self) -> tuple[int, int]:
         """(one pass of the first network over one face, all passes of this mode over one face)."""
-        views = (1 + len(self.zooms)) * (2 if self.flip else 1)
+        views = (1 + len(self.zooms) + 4 * len(self.shifts)) * (2 if self.flip else 1)
         return self._networks[0].multiply_accumulates(), views * sum(n.multiply_accumulates() for n in self._networks)
 
     @property
     def setting(self) -> str:
         """The name of this combination of views and models, under which its temperature is stored."""
-        return "accurate" if self.zooms or self.members else "mirrored" if self.flip else "plain"
+        return "accurate" if self.zooms or self.shifts or self.members else "mirrored" if self.flip else "plain"
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:
         faces = np.asarray(faces)
@@ -121,6 +124,7 @@ class EmotionClassifier:
         if n == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         views = [x] + [preprocess(zoom(faces, factor)) for factor in self.zooms]
+        views += [preprocess(corner) for s in self.shifts for corner in corners(faces, s)]
         if self.flip:
             views += [v[:, :, ::-1] for v in views]
         batch = np.concatenate(views) if len(views) > 1 else x
@@ -148,6 +152,17 @@ def load_temperatures(model_path: Path) -> dict[str, float]:
     path = calibration_file(model_path)
     found = json.loads(path.read_text()).get("temperature", {}) if path.is_file() else {}
     return {setting: float(found.get(setting, 1.0)) for setting in ("plain", "mirrored", "accurate")}
+
+
+def corners(faces: np.ndarray, shift: int) -> list[np.ndarray]:
+    """The four corner crops of uint8 faces (N, 48, 48), ``shift`` pixels smaller each way, enlarged back
+    to 48x48: the face moved by up to ``shift`` pixels up, down, left and right (test-time views)."""
+    side = faces.shape[1]
+    crop = side - shift
+    return [
+        np.stack([cv2.resize(f[y : y + crop, x : x + crop], (side, side), interpolation=cv2.INTER_LINEAR) for f in faces])
+        for y in (0, shift) for x in (0, shift)
+    ]
 
 
 def zoom(faces: np.ndarray, factor: float) -> np.ndarray:

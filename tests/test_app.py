@@ -501,5 +501,5 @@ def test_the_live_page_calibrates_and_forgets_the_resting_face(monkeypatch):
 def test_the_about_page_shows_the_model_cards_figures():
     at = AppTest.from_file(str(ROOT / "app_pages" / "about.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
-    assert len(at.get("image")) == 2  # the confusion matrix and the reliability diagram, not broken links
+    assert len(at.get("image")) == 4  # each mode's confusion matrix and reliability diagram, not broken links
     assert not any("](confusion_matrix.png)" in m.value for m in at.markdown)

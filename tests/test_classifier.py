@@ -69,6 +69,24 @@ def test_an_ensemble_averages_its_members():
     assert np.allclose(single(faces), doubled(faces), atol=1e-6)
 
 
+def test_shifted_views_are_the_four_corner_crops_enlarged_back():
+    """The accurate mode's views: as is and four corner crops 2 pixels smaller, each mirrored (ten passes)."""
+    import cv2
+
+    from fer.assets import MODES
+    from fer.classifier import corners
+
+    faces = np.random.default_rng(5).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    views = corners(faces, 2)
+    assert len(views) == 4 and all(v.shape == faces.shape for v in views)
+    assert np.array_equal(views[0][1], cv2.resize(faces[1, :46, :46], (48, 48), interpolation=cv2.INTER_LINEAR))
+    assert np.array_equal(views[3][1], cv2.resize(faces[1, 2:, 2:], (48, 48), interpolation=cv2.INTER_LINEAR))
+    accurate = EmotionClassifier(**MODES["accurate"])
+    one_pass, all_views = accurate.multiply_accumulates()
+    assert accurate.setting == "accurate" and all_views == 10 * one_pass
+    assert np.allclose(accurate(faces).sum(1), 1, atol=1e-5)
+
+
 def test_calls_from_two_threads_run_side_by_side(monkeypatch):
     """Two video threads classify at the same time, each on its own set of interpreters: both calls are
     inside the network at once (with one shared lock, the second would wait and the barrier would break)."""

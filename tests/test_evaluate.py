@@ -57,5 +57,5 @@ def test_photo_folder_goes_through_face_detection(samples, tmp_path):
 def test_accurate_mode_is_at_least_as_accurate_and_calibrated(fer2013_csv):
     fast = evaluate(fer2013_csv, split="PublicTest")
     accurate = evaluate(fer2013_csv, split="PublicTest", mode="accurate")
-    assert accurate.accuracy >= fast.accuracy + 0.005  # measured 68.71% against 67.93%
+    assert accurate.accuracy >= fast.accuracy + 0.01  # measured 70.21% against 67.93%
     assert accurate.ece <= 0.03

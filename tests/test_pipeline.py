@@ -43,8 +43,8 @@ def test_two_people_each_get_a_box_inside_the_image(samples):
 
 
 # The nine sample photos with a posed, named expression. Measured: the fast mode gets 6 right (it calls
-# the disgusted face neutral, the neutral face happy and the sad one fearful), the accurate mode 7 (the
-# disgusted and sad faces wrong); the previous, smaller fast network got 7. Nine photos are a canary,
+# the disgusted face neutral, the neutral face happy and the sad one fearful), the accurate mode 8 (the
+# sad face fearful; 7 with the earlier three-network ensemble); the previous, smaller fast network got 7. Nine photos are a canary,
 # not a benchmark: PublicTest (3,589 faces) decides, and the clearest three must always be right.
 LABELLED_PHOTOS = {
     "faceapi_angry.jpg": "angry",
@@ -59,7 +59,7 @@ LABELLED_PHOTOS = {
 }
 
 
-@pytest.mark.parametrize("mode, at_least", [("fast", 6), ("accurate", 7)])
+@pytest.mark.parametrize("mode, at_least", [("fast", 6), ("accurate", 8)])
 def test_expressions_of_the_sample_photos(samples, mode, at_least):
     """A regression canary for the model on real photos outside FER2013."""
     got = {name: analyze(load_image(samples / name), mode).faces[0].label for name in LABELLED_PHOTOS}

@@ -1,7 +1,8 @@
-"""The model card's figures: confusion matrix and reliability diagram of the shipped model on PublicTest.
+"""The model card's figures: confusion matrix and reliability diagram of each mode on PublicTest.
 
 Usage: .venv/bin/python tools/model_figures.py ../shared/data/fer2013/fer2013.csv.gz [--out models]
-Writes confusion_matrix.png and reliability.png (fast mode, the app's default).
+Writes confusion_matrix.png and reliability.png (fast mode, the app's default), and
+confusion_matrix_accurate.png and reliability_accurate.png.
 """
 
 import argparse
@@ -23,7 +24,7 @@ from fer.emotions import EMOTIONS  # noqa: E402
 from fer.assets import MODES  # noqa: E402
 
 
-def confusion_figure(labels: np.ndarray, probs: np.ndarray, path: Path) -> None:
+def confusion_figure(labels: np.ndarray, probs: np.ndarray, path: Path, mode: str) -> None:
     matrix = np.zeros((7, 7))
     np.add.at(matrix, (labels, probs.argmax(1)), 1)
     share = matrix / matrix.sum(1, keepdims=True)
@@ -38,13 +39,13 @@ def confusion_figure(labels: np.ndarray, probs: np.ndarray, path: Path) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true (FER2013 label)")
     accuracy = (probs.argmax(1) == labels).mean()
-    ax.set_title(f"FER2013 PublicTest, fast mode: accuracy {accuracy:.2%} (row shares)")
+    ax.set_title(f"FER2013 PublicTest, {mode} mode: accuracy {accuracy:.2%} (row shares)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def reliability_figure(labels: np.ndarray, raw: np.ndarray, scaled: np.ndarray, temperature: float, path: Path) -> None:
+def reliability_figure(labels: np.ndarray, raw: np.ndarray, scaled: np.ndarray, temperature: float, path: Path, mode: str) -> None:
     fig, ax = plt.subplots(figsize=(5.4, 5.0))
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
     for probs, name in ((raw, "before"), (scaled, f"after (T = {temperature:.3f})")):
@@ -53,7 +54,7 @@ def reliability_figure(labels: np.ndarray, raw: np.ndarray, scaled: np.ndarray, 
         ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o", label=f"{name}: ECE {ece:.2%}")
     ax.set_xlabel("confidence of the top class (15 bins, 10+ faces each)")
     ax.set_ylabel("accuracy in the bin")
-    ax.set_title("Reliability on FER2013 PublicTest, fast mode")
+    ax.set_title(f"Reliability on FER2013 PublicTest, {mode} mode")
     ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -67,10 +68,13 @@ if __name__ == "__main__":
     args = parser.parse_args()
     test = load_dataset(args.data).split("PublicTest")
     faces, labels = np.asarray(test.images), test.labels
-    classifier = EmotionClassifier(**MODES["fast"])
-    scaled = classifier.predict_many(faces)
-    temperature, classifier.temperature = classifier.temperature, 1.0
-    raw = classifier.predict_many(faces)
-    confusion_figure(labels, scaled, args.out / "confusion_matrix.png")
-    reliability_figure(labels, raw, scaled, temperature, args.out / "reliability.png")
-    print(f"wrote {args.out / 'confusion_matrix.png'} and {args.out / 'reliability.png'}")
+    for mode in MODES:
+        classifier = EmotionClassifier(**MODES[mode])
+        scaled = classifier.predict_many(faces)
+        temperature, classifier.temperature = classifier.temperature, 1.0
+        raw = classifier.predict_many(faces)
+        suffix = "" if mode == "fast" else f"_{mode}"
+        confusion, diagram = args.out / f"confusion_matrix{suffix}.png", args.out / f"reliability{suffix}.png"
+        confusion_figure(labels, scaled, confusion, mode)
+        reliability_figure(labels, raw, scaled, temperature, diagram, mode)
+        print(f"wrote {confusion} and {diagram}")
