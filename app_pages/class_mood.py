@@ -9,7 +9,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from app_pages.charts import probability_bars, timeline_chart
-from app_pages.recorded import MAX_VIDEO_MB, MAX_VIDEO_MINUTES, VIDEO_TYPES, analysed_video, timeline_section
+from app_pages.recorded import VIDEO_TYPES, analysed_video, timeline_section, video_limits
 from app_pages.resources import analyzer, join_link, mode_toggle, qr_png, settings, store
 from app_pages.uploads import show_refusal, too_large
 from fer.emotions import EMOTIONS
@@ -241,14 +241,15 @@ def gallery_screenshot() -> None:
 
 
 def recorded_lecture() -> None:
+    max_mb, max_minutes = video_limits()
     st.write(
-        f"Upload a recorded lecture or call (up to {MAX_VIDEO_MINUTES:g} minutes and {MAX_VIDEO_MB} MB): a timeline of the "
+        f"Upload a recorded lecture or call (up to {max_minutes:g} minutes and {max_mb} MB): a timeline of the "
         "class's mood. The video is decoded in memory and never stored."
     )
-    video = st.file_uploader("Video", type=VIDEO_TYPES, key="lecture", max_upload_size=MAX_VIDEO_MB)
+    video = st.file_uploader("Video", type=VIDEO_TYPES, key="lecture", max_upload_size=max_mb)
     show_refusal()
     mode = mode_toggle("lecture_mode")
-    if video is not None and (refusal := too_large(video, MAX_VIDEO_MB, "video")):
+    if video is not None and (refusal := too_large(video, max_mb, "video")):
         st.error(refusal)
     elif video is not None and (analysed := analysed_video(video, mode)) is not None:
         timeline = timeline_section(video, analysed.timeline)

@@ -16,9 +16,13 @@ from fer.mood import Timeline
 from fer.video import FaceLog, VideoError, analyze_video
 
 VIDEO_TYPES = ["mp4", "m4v", "mov", "webm", "mkv", "avi", "mpeg", "mpg", "ogv"]
-MAX_VIDEO_MB = min(settings().max_video_mb, st.get_option("server.maxUploadSize"))  # serve.py refuses to start when over it
-MAX_VIDEO_MINUTES = settings().max_video_minutes
 STEPS = [1, 2, 5, 10, 30, 60]  # timeline steps offered, in seconds
+
+
+def video_limits() -> tuple[int, float]:
+    """(MB, minutes) an uploaded video may have, from the settings read now (serve.py refuses to start
+    when the MB are over Streamlit's own upload limit)."""
+    return min(settings().max_video_mb, st.get_option("server.maxUploadSize")), settings().max_video_minutes
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def _analyse(video, mode: str, doing: str, **options) -> tuple[float, Timeline] 
     try:
         video.seek(0)  # an in-memory file: decoded without a copy, never written to disk
         return analyze_video(
-            video, analyzer(mode), bucket_s=1.0, max_seconds=MAX_VIDEO_MINUTES * 60,
+            video, analyzer(mode), bucket_s=1.0, max_seconds=video_limits()[1] * 60,
             progress=lambda done: bar.progress(done, text=f"{doing} {video.name}… {done:.0%}"), **options,
         )
     except VideoError as err:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import emotion_legend, label_colors, probability_columns, tracks_chart
-from app_pages.recorded import MAX_VIDEO_MB, MAX_VIDEO_MINUTES, VIDEO_TYPES, analysed_video, annotated_key, annotated_video, timeline_section
+from app_pages.recorded import VIDEO_TYPES, analysed_video, annotated_key, annotated_video, timeline_section, video_limits
 from app_pages.resources import analyzer, mode_toggle
 from app_pages.uploads import show_refusal, too_large
 from fer.mood import rows_to_csv
@@ -21,6 +21,7 @@ st.caption(
     "frame (5 a second). The video is decoded in memory and never stored; the results stay in this browser "
     "session until you leave."
 )
+MAX_VIDEO_MB, MAX_VIDEO_MINUTES = video_limits()
 with st.sidebar:
     mode = mode_toggle("video_mode")
 video = st.file_uploader(

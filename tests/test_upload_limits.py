@@ -215,10 +215,9 @@ def test_a_screenshot_over_its_limit_is_refused_unread(monkeypatch):
 
 
 def test_a_video_over_its_limit_is_refused_unread(monkeypatch):
-    import fer.video
-    from app_pages import resources
+    from app_pages import recorded, resources
 
-    monkeypatch.setattr(fer.video, "analyze_video", lambda *a, **k: pytest.fail("the video was decoded"))
+    monkeypatch.setattr(recorded, "analyze_video", lambda *a, **k: pytest.fail("the video was decoded"))
     monkeypatch.setenv("FER_MAX_VIDEO_MB", "1")
     resources.settings.clear()
     try:
