@@ -23,6 +23,7 @@ else:
         about,
     ]
 if student_link or welcome.accepted():
+    welcome.remember()
     st.navigation(pages).run()
 else:
     # A first visit: the notice, and nothing else (no menu, no camera, no upload) until it is accepted; the

@@ -6,11 +6,10 @@ import time
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from app_pages.charts import probability_bars, timeline_chart
 from app_pages.recorded import VIDEO_TYPES, analysed_video, timeline_section, video_limits
-from app_pages.resources import analyzer, join_link, mode_toggle, qr_png, settings, store
+from app_pages.resources import analyzer, join_link, mode_toggle, qr_png, set_cookie, settings, store
 from app_pages.uploads import show_refusal, too_large
 from fer.emotions import EMOTIONS
 from fer.imageio import ImageError, load_image
@@ -55,10 +54,7 @@ def remember_teacher(code: str, key: str, max_age_s: float) -> None:
     """Keep the teacher key in a cookie of the teacher's own browser (never in the address, so never in
     the history or a proxy's log), so that a reload or a closed tab gets back to the class: the page's
     address carries only ``?class=<code>``, and the cookie is sent to this server alone."""
-    cookie = json.dumps(f"{teacher_cookie(code)}={key}; path=/; max-age={int(max_age_s)}; SameSite=Strict")
-    components.html(
-        f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');</script>", height=0
-    )
+    set_cookie(teacher_cookie(code), key, max_age_s)
 
 
 def signed_in(code: str, key: str) -> None:

@@ -27,6 +27,20 @@ def settings() -> Settings:
     return Settings.from_env(os.environ, secrets)
 
 
+def set_cookie(name: str, value: str, max_age_s: float) -> None:
+    """A cookie in the visitor's own browser, sent to this server alone (SameSite=Strict, Secure over
+    HTTPS), set by a script in an invisible component; the server reads it from ``st.context.cookies``
+    when the browser next connects (a reload, a new tab)."""
+    import json
+
+    import streamlit.components.v1 as components
+
+    cookie = json.dumps(f"{name}={value}; path=/; max-age={int(max_age_s)}; SameSite=Strict")
+    components.html(
+        f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');</script>", height=0
+    )
+
+
 def mode_toggle(key: str) -> str:
     """The classifier mode for an upload: "fast" or "accurate" (more views of each face)."""
     accurate = st.toggle(

@@ -1,17 +1,27 @@
 """The first visit's notice (app.py shows it before any page): what the app does, what it keeps, and the
 EU AI Act, with one button. Accepted once per browser session. Students who arrive by a join link get the
-join page's own consent notice instead."""
+join page's own consent notice instead. Accepted once per browser: a cookie that says only that the notice
+was read (no identity) spares a reload or a new tab the notice for a year."""
 
 import streamlit as st
 
-from app_pages.resources import settings
+from app_pages.resources import set_cookie, settings
 
 ACCEPTED = "notice_accepted"
 CONTINUE = "I understand, continue"
+COOKIE, REMEMBERED = "fer_notice_read", "notice_remembered"
+YEAR_S = 365 * 24 * 3600
 
 
 def accepted() -> bool:
-    return bool(st.session_state.get(ACCEPTED))
+    return bool(st.session_state.get(ACCEPTED)) or st.context.cookies.get(COOKIE) == "1"
+
+
+def remember() -> None:
+    """Once per session after the notice was accepted in it: the browser keeps that it was read."""
+    if st.session_state.get(ACCEPTED) and not st.session_state.get(REMEMBERED):
+        set_cookie(COOKIE, "1", YEAR_S)
+        st.session_state[REMEMBERED] = True
 
 
 def _accept() -> None:
@@ -38,6 +48,8 @@ faces (k-anonymity), and a class's numbers are deleted after {s.retention_days:g
 **The law.** Inferring the emotions of people at work or in education institutions is prohibited in the
 EU since 2 February 2025 (AI Act, Art. 5(1)(f); medical and safety uses excepted). Check the law where
 you use it.
+
+This browser will remember that you read this notice (a cookie that holds nothing else).
 """
     )
     st.button(CONTINUE, type="primary", on_click=_accept)

@@ -208,3 +208,27 @@ def test_the_live_page_calibrates_to_a_resting_face_and_forgets_it(pw, server, t
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         browser.close()
+
+
+def test_the_notice_is_read_once_per_browser(server, chromium):
+    """Accepted once, the first-visit notice stays away after a reload and in a new tab of the same
+    browser; another browser (a fresh context: no cookie) still gets it."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    _goto(page, server)  # through the notice
+    page.locator(UPLOAD_INPUT).wait_for(state="attached", timeout=60_000)
+    assert _wait(lambda: any(c["name"] == "fer_notice_read" for c in context.cookies()), timeout=30), context.cookies()
+    cookie = next(c for c in context.cookies() if c["name"] == "fer_notice_read")
+    assert cookie["value"] == "1" and cookie["sameSite"] == "Strict"  # nothing but that it was read
+    page.reload()
+    page.get_by_role("heading", name="Emotions in a photo").wait_for(timeout=60_000)
+    tab = context.new_page()
+    tab.goto(server + "/live")
+    tab.get_by_role("heading", name="Live camera").wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="I understand, continue").count() == 0
+    assert tab.get_by_role("button", name="I understand, continue").count() == 0
+    stranger = chromium.new_context().new_page()
+    stranger.goto(server)
+    stranger.get_by_role("button", name="I understand, continue").wait_for(timeout=60_000)
+    context.close()
+    stranger.context.close()
