@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages import welcome
+from app_pages.resources import write_cookies
 
 st.set_page_config(page_title="fer: facial emotion recognition", page_icon=":material/mood:", layout="wide")
 
@@ -24,6 +25,7 @@ else:
     ]
 if student_link or welcome.accepted():
     welcome.remember()
+    write_cookies()
     st.navigation(pages).run()
 else:
     # A first visit: the notice, and nothing else (no menu, no camera, no upload) until it is accepted; the

@@ -59,7 +59,7 @@ def remember_teacher(code: str, key: str, max_age_s: float) -> None:
 
 def signed_in(code: str, key: str) -> None:
     st.session_state.class_room, st.session_state.class_key = code, key
-    st.session_state.remember_teacher = True
+    remember_teacher(code, key, store().room(code).expires - time.time())  # set as the page reruns
     st.query_params.clear()
     st.query_params["class"] = code
 
@@ -110,8 +110,6 @@ def live_class() -> None:
         del st.session_state.class_key
         return
 
-    if st.session_state.pop("remember_teacher", False):
-        remember_teacher(code, st.session_state.class_key, room.expires - time.time())
     link, warning = join_link(code)
     st.subheader(markdown_escaped(room.title) or "Your class", anchor=False)  # the teacher's text, shown as typed
     # Laid out for a 1280x720 screen: the mood and its trend on the left, joining on the right, no scrolling.

@@ -15,6 +15,8 @@ from fer.pipeline import Analyzer
 from fer.settings import Settings
 from fer.store import RoomNotFound, Store, normal_short_code
 
+COOKIES = "cookies_to_set"  # session state: the cookies write_cookies sets at the end of this run
+
 
 @st.cache_resource
 def settings() -> Settings:
@@ -29,16 +31,28 @@ def settings() -> Settings:
 
 def set_cookie(name: str, value: str, max_age_s: float) -> None:
     """A cookie in the visitor's own browser, sent to this server alone (SameSite=Strict, Secure over
-    HTTPS), set by a script in an invisible component; the server reads it from ``st.context.cookies``
-    when the browser next connects (a reload, a new tab)."""
+    HTTPS); the server reads it from ``st.context.cookies`` when the browser next connects (a reload, a new
+    tab). Queued: `write_cookies` sets it at the top of the next page run, so call this before a rerun
+    (in a widget's callback, or before ``st.rerun()``)."""
+    st.session_state.setdefault(COOKIES, {})[name] = (value, max_age_s)
+
+
+def write_cookies() -> None:
+    """The first element of every page (app.py): a slot that sets the queued cookies, each by a script in
+    an invisible component. The slot is always there, so the component, there for one run, shifts none of
+    the page's own elements: a shifted tab bar reopens its first tab (an upload in the class page's second
+    tab then showed its answer in a hidden tab)."""
     import json
 
     import streamlit.components.v1 as components
 
-    cookie = json.dumps(f"{name}={value}; path=/; max-age={int(max_age_s)}; SameSite=Strict")
-    components.html(
-        f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');</script>", height=0
-    )
+    slot, queued = st.empty(), st.session_state.pop(COOKIES, {})
+    if queued:
+        with slot.container():
+            for name, (value, max_age_s) in queued.items():
+                cookie = json.dumps(f"{name}={value}; path=/; max-age={int(max_age_s)}; SameSite=Strict")
+                script = f"document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');"
+                components.html(f"<script>{script}</script>", height=0)
 
 
 def mode_toggle(key: str) -> str:

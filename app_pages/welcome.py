@@ -18,7 +18,8 @@ def accepted() -> bool:
 
 
 def remember() -> None:
-    """Once per session after the notice was accepted in it: the browser keeps that it was read."""
+    """Once per session after the notice was accepted in it: the browser keeps that it was read (set by
+    app.py's `write_cookies`, which follows)."""
     if st.session_state.get(ACCEPTED) and not st.session_state.get(REMEMBERED):
         set_cookie(COOKIE, "1", YEAR_S)
         st.session_state[REMEMBERED] = True

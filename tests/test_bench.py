@@ -29,7 +29,9 @@ def test_bench_on_frames_of_real_faces(samples):
     if figures["peer_e2e_ms_1face"] is None:  # the fer package could not be installed or run here
         assert figures["peer_note"]
     else:  # the ratio is a figure of the same run, both sides on the same frames
-        assert figures["speedup_vs_peer_1face"] == round(figures["peer_e2e_ms_1face"] / figures["e2e_ms_1face"], 1)
+        # from the unrounded times: the printed (rounded) ones give it within 0.1
+        ratio = figures["peer_e2e_ms_1face"] / figures["e2e_ms_1face"]
+        assert figures["speedup_vs_peer_1face"] == pytest.approx(ratio, abs=0.11)
 
 
 def test_without_samples_the_frames_say_they_have_no_faces():
