@@ -1,11 +1,14 @@
 """How framing and tilt move the accuracy, measured on FER2013 PublicTest (the fast mode):
 
-    .venv/bin/python tools/framing.py ../shared/data/fer2013/fer2013.csv.gz [--limit N]
+    .venv/bin/python tools/framing.py ../shared/data/fer2013/fer2013.csv.gz [--limit N] [--photos N]
 
 - tighter crops (the centre 85% / 70% of each face, enlarged back to 48x48): CK+48-style framing, where
   the crop hugs the face;
 - looser crops (each face shrunk inside 130% / 160% of its frame, the border repeated): JAFFE-style and
   webcam framing, where more of the head and background shows;
+- the same looser frames as photos (each face enlarged to 144 px first), found and reframed by the app's
+  photo path (``Analyzer.largest_face``: detector, FER2013-style margin, eyes levelled): what a user's
+  full-frame photo gets; a face the detector misses counts as wrong;
 - tilted faces (each face turned 15 degrees either way), classified as they are, and levelled first by
   the photo path's alignment (BlazeFace keypoints, ``fer.preprocess.eye_tilt`` and ``crop_faces``).
 """
@@ -42,6 +45,13 @@ def reframe(faces: np.ndarray, scale: float) -> np.ndarray:
     return np.stack(out)
 
 
+def framed_photo(face: np.ndarray, scale: float, side: int = 144) -> np.ndarray:
+    """The face enlarged to ``side`` pixels inside a frame ``scale`` times that, the border repeated."""
+    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+    pad = int(round(side * (scale - 1) / 2))
+    return cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+
+
 def turned(faces: np.ndarray, degrees: float, canvas: int = 192) -> list[np.ndarray]:
     """Each face turned by ``degrees`` on a grey-bordered canvas (the face a third of it), as a photo."""
     out = []
@@ -58,17 +68,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data")
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--photos", type=int, default=300, help="faces for the photo-path rows (slow: a detector run each)")
     args = parser.parse_args()
     test = load_dataset(args.data).split("PublicTest")
     faces, labels = np.asarray(test.images), test.labels
     if args.limit:
         faces, labels = faces[: args.limit], labels[: args.limit]
     classify = Analyzer.default().classifier.predict_many
-    accuracy = lambda crops: float((classify(crops).argmax(1) == labels).mean())  # noqa: E731
+    accuracy = lambda crops, truth=labels: float((classify(crops).argmax(1) == truth).mean())  # noqa: E731
     print(f"PublicTest faces: {len(labels)}; fast mode")
     print(f"as framed in FER2013                {accuracy(faces):.2%}")
     for scale, name in ((0.85, "tighter, centre 85%"), (0.7, "tighter, centre 70%"), (1.3, "looser, 130% frame"), (1.6, "looser, 160% frame")):
         print(f"{name:<36}{accuracy(reframe(faces, scale)):.2%}")
+    analyzer, n = Analyzer.default(), min(len(labels), args.photos)
+    print(f"the photo path on the first {n} faces: as framed in FER2013 {accuracy(faces[:n], labels[:n]):.2%}")
+    for scale in (1.0, 1.3, 1.6, 2.0):
+        crops = [analyzer.largest_face(framed_photo(face, scale)) for face in faces[:n]]
+        found = np.array([c is not None for c in crops])
+        kept = np.stack([c for c in crops if c is not None])
+        right = accuracy(kept, labels[:n][found]) * found.mean()
+        print(f"{f'{scale:.0%} frame, photo path':<36}{right:.2%}  (face found in {found.mean():.1%}, "
+              f"{right / found.mean():.2%} of those right)")
     detector = BlazeFaceDetector(min_score=0.2)
     side = 192 // 3
     for degrees in (15, -15):
