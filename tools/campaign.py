@@ -1,6 +1,6 @@
 """A long training campaign that survives sessions: start or resume it in the background, watch it.
 
-    .venv/bin/python tools/campaign.py start [--name fast-tune]  # starts, or resumes after the last epoch
+    .venv/bin/python tools/campaign.py start [--name fast-sgd]   # starts, or resumes after the last epoch
     .venv/bin/python tools/campaign.py status                     # epochs done, best PublicTest, time left
     .venv/bin/python tools/campaign.py plot                       # history.png: PublicTest per epoch
 
@@ -146,7 +146,7 @@ def plot(name: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=("start", "status", "plot"))
-    parser.add_argument("--name", default="fast-tune", choices=RECIPES)
+    parser.add_argument("--name", default="fast-sgd", choices=RECIPES)
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     if args.action == "start":
