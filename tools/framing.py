@@ -29,6 +29,12 @@ from fer.pipeline import Analyzer  # noqa: E402
 from fer.preprocess import SIZE, crop_faces, eye_tilt  # noqa: E402
 
 
+def in_frame(face: np.ndarray, scale: float) -> np.ndarray:
+    """The square ``face`` inside a frame ``scale`` (> 1) times its side, the border pixels repeated."""
+    pad = int(round(len(face) * (scale - 1) / 2))
+    return cv2.copyMakeBorder(face, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+
+
 def reframe(faces: np.ndarray, scale: float) -> np.ndarray:
     """scale < 1: the centre ``scale`` of each face enlarged; scale > 1: the face shrunk inside a frame
     ``scale`` times its side, the border pixels repeated."""
@@ -39,17 +45,14 @@ def reframe(faces: np.ndarray, scale: float) -> np.ndarray:
             start = (SIZE - side) // 2
             view = face[start : start + side, start : start + side]
         else:
-            pad = (side - SIZE) // 2
-            view = cv2.copyMakeBorder(face, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+            view = in_frame(face, scale)
         out.append(cv2.resize(view, (SIZE, SIZE), interpolation=cv2.INTER_AREA))
     return np.stack(out)
 
 
 def framed_photo(face: np.ndarray, scale: float, side: int = 144) -> np.ndarray:
     """The face enlarged to ``side`` pixels inside a frame ``scale`` times that, the border repeated."""
-    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
-    pad = int(round(side * (scale - 1) / 2))
-    return cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    return in_frame(cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC), scale)
 
 
 def turned(faces: np.ndarray, degrees: float, canvas: int = 192) -> list[np.ndarray]:
