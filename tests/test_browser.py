@@ -220,16 +220,20 @@ def test_parallel_sessions_stop_start_and_dropped_connections(server, tmp_path, 
         browser = _browser(p, camera)
         pages = []
         for _ in range(3):
+            # Each stream is started (START clicked again if the click was lost) and delivers a face before the
+            # next starts: one fixed wait for all three ran out once here, on a machine saturated by training.
             page = browser.new_page()
             _goto(page, server + "/live")
-            _webrtc_button(page, "START").click(timeout=60_000)
+            assert _start(page, lambda: _metric(page, "Faces") >= 1), "no face reached a live panel"
             pages.append(page)
-        for page in pages:
-            assert _wait(lambda: _metric(page, "Faces") >= 1, timeout=60)
+
+        def flowing(page) -> bool:
+            return _metric(page, "Frames/s") > 0 and _metric(page, "Faces") >= 1
+
         for _ in range(4):  # a minute of three sessions sharing two cores
             time.sleep(15)
-            for page in pages:
-                assert _metric(page, "Frames/s") > 0 and _metric(page, "Faces") >= 1
+            for page in pages:  # frames still flow: a moment's stall on a busy machine is not a stopped stream
+                assert _wait(lambda: flowing(page), timeout=15)
         for page in pages:
             _webrtc_button(page, "STOP").click(timeout=60_000)
         time.sleep(5)
