@@ -69,12 +69,17 @@ class TrainConfig:
     # 0 = export the kept epoch once, at the end
     export_above: float = 0.0
     stop_after: int = 0  # end this run after this many epochs (a later run resumes); 0 = run to cfg.epochs
+    # "mixed_bfloat16": weights and optimizer state in float32, the arithmetic in bfloat16: 1.4x faster
+    # training steps on a CPU with AVX512-BF16 (252 against 347 ms per step of the fast network here) and the
+    # usual setting on a GPU; what is saved and exported computes in float32 either way
+    precision: str = "float32"
 
     def __post_init__(self):
         from .assets import MODES
 
         choices = {
-            "class_weight": WEIGHTINGS, "teacher": ("", *MODES), "keep": ("best", "last"), "optimizer": ("adamw", "sgd")
+            "class_weight": WEIGHTINGS, "teacher": ("", *MODES), "keep": ("best", "last"), "optimizer": ("adamw", "sgd"),
+            "precision": ("float32", "mixed_bfloat16"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -193,6 +198,18 @@ def mirrored_accuracy(model, x: np.ndarray, labels: np.ndarray) -> tuple[float, 
 
 
 def train(cfg: TrainConfig) -> dict:
+    """:func:`_train` under ``cfg.precision``; the previous Keras precision policy is back afterwards."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(cfg.precision)
+    try:
+        return _train(cfg)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _train(cfg: TrainConfig) -> dict:
     """Train epoch by epoch, selecting on PublicTest; exports the best epoch (or the last, with
     ``keep="last"``) and returns a summary.
 
@@ -251,7 +268,7 @@ def train(cfg: TrainConfig) -> dict:
         lr = float(keras.ops.convert_to_numpy(trainer.optimizer.learning_rate))
         if mirrored > best:
             best = mirrored
-            model.save(ckpt / "best.keras")
+            float32_copy(model).save(ckpt / "best.keras")
             if cfg.export_above and best > cfg.export_above:
                 exported = export(model, out)
         _save_state(trainer, ckpt, epoch + 1, best)
@@ -293,8 +310,7 @@ def export(model, out: Path) -> bool:
     if model.name == "trainer":  # a checkpoint of the training model: export the network inside it
         model = model.get_layer("fer_cnn")
     out.mkdir(parents=True, exist_ok=True)
-    plain = keras.Model.from_config(model.get_config())  # uncompiled: no optimizer state in the file
-    plain.set_weights(model.get_weights())
+    plain = float32_copy(model)  # uncompiled: no optimizer state in the file
     plain.save(out / "fer_cnn.keras")
     if keras.backend.backend() != "tensorflow":  # e.g. JAX on a GPU machine: convert later, where
         return False  # TensorFlow is, with `python -m fer export fer_cnn.keras`
@@ -303,3 +319,20 @@ def export(model, out: Path) -> bool:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     (out / "fer_cnn.tflite").write_bytes(converter.convert())
     return True
+
+
+def float32_copy(model):
+    """``model`` rebuilt with the same weights to compute in float32, whatever precision it trained in (mixed
+    precision keeps the weights in float32 and only computes in bfloat16): what is saved and exported."""
+    import keras
+
+    def plain(node):
+        if isinstance(node, dict):
+            if node.get("class_name") == "DTypePolicy":
+                return {**node, "config": {"name": "float32"}}
+            return {key: plain(value) for key, value in node.items()}
+        return [plain(value) for value in node] if isinstance(node, list) else node
+
+    copy = keras.Model.from_config(plain(model.get_config()))
+    copy.set_weights(model.get_weights())
+    return copy

@@ -107,3 +107,47 @@ def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_pat
     assert all(np.allclose(x, y, atol=1e-6) for x, y in zip(a, b))
     logged = (tmp_path / "b" / "history.csv").read_text().strip().splitlines()
     assert [line.split(",")[0] for line in logged[1:]] == ["0", "1"] and "val_accuracy_mirrored" in logged[0]
+
+
+def test_a_run_resumed_in_mixed_precision_continues_and_saves_float32_networks(tmp_path):
+    """A campaign can switch to bfloat16 arithmetic at a resume (the weights and optimizer state stay float32);
+    what it saves and exports computes in float32, so the runtime and TensorFlow-less tools read it as before."""
+    import keras
+
+    rng = np.random.default_rng(5)
+    rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(48)]
+    rows += [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(14)]
+    data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
+    args = ["train", "--data", str(data), "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "16", "--epochs", "2"]
+    args += ["--optimizer", "sgd", "--keep", "last", "--checkpoints", str(tmp_path / "ck"), "--out", str(tmp_path / "out")]
+    first = run_cli(*args, "--stop-after", "1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = run_cli(*args, "--precision", "mixed_bfloat16")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert json.loads(second.stdout[second.stdout.index("{") :])["config"]["precision"] == "mixed_bfloat16"
+    logged = (tmp_path / "ck" / "history.csv").read_text().strip().splitlines()[1:]
+    assert [line.split(",")[0] for line in logged] == ["0", "1"]
+    network = keras.models.load_model(tmp_path / "out" / "fer_cnn.keras")
+    assert {layer.dtype_policy.name for layer in network.layers} == {"float32"}
+    probs = EmotionClassifier(tmp_path / "out" / "fer_cnn.tflite")(rows[0][1][None])
+    assert probs.shape == (1, 7) and abs(probs.sum() - 1) < 1e-5
+
+
+def test_a_float32_copy_of_a_mixed_precision_network_keeps_its_weights_and_outputs():
+    import keras
+
+    from fer.model import build_model
+    from fer.train import float32_copy
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        network = build_model((8, 16), (1, 1), 0.4)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert network.get_layer("conv0_0").compute_dtype == "bfloat16"
+    copy = float32_copy(network)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    assert all(np.array_equal(a, b) for a, b in zip(network.get_weights(), copy.get_weights()))
+    faces = np.random.default_rng(1).random((8, 48, 48, 1), dtype=np.float32)
+    assert np.allclose(network.predict(faces, verbose=0), copy.predict(faces, verbose=0), atol=0.02)

@@ -38,6 +38,8 @@ RECIPES = {
         "--optimizer", "sgd", "--learning-rate", "0.01", "--momentum", "0.9", "--weight-decay", "5e-3",
         "--epochs", "150", "--warmup-epochs", "2", "--batch-size", "64", "--class-weight", "sqrt",
         "--zoom", "0.15", "--shift", "0.1", "--rotation-degrees", "10", "--erasing", "0.5", "--seed", "73",
+        # from epoch 8 (2026-12-01): bfloat16 arithmetic, float32 weights; 1.4x faster steps on this CPU
+        "--precision", "mixed_bfloat16",
     ],
     # A second cycle for the shipped fast network that fits one session (~30 epochs at 100-200 s): the same
     # recipe at a third of the peak learning rate, started from the shipped weights (copied into the

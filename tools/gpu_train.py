@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fer.data import load_dataset  # noqa: E402
 from fer.emotions import EMOTIONS  # noqa: E402
 from fer.preprocess import preprocess  # noqa: E402
-from fer.train import TrainConfig, augmenter, class_weights  # noqa: E402
+from fer.train import TrainConfig, augmenter, class_weights, float32_copy  # noqa: E402
 
 MARGIN_S = 25  # kept for the last evaluation and export
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if row["val_accuracy_mirrored"] > best:
             best = row["val_accuracy_mirrored"]
             if epoch % args.checkpoint_every == 0 or epoch + 1 >= planned:
-                _save(network, args, out / "best.keras")
+                float32_copy(network).save(out / "best.keras")  # loads under TensorFlow here
         (out / "history.json").write_text(json.dumps(history))
 
     # 1. one warm-up epoch (linear ramp to the peak learning rate), timed
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time.time()
             fit = trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
             epoch_done(epoch, fit, time.time() - t)
-    _save(network, args, out / "last.keras")
+    float32_copy(network).save(out / "last.keras")
     summary = {
         "backend": keras.backend.backend(), "gpu": gpu, "mixed_precision": gpu, "widths": args.widths, "convs": args.convs,
         "batch_size": args.batch_size, "first_epoch_s": round(first, 2), "epoch_s": round(per_epoch, 2),
@@ -133,22 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
     return 0
-
-
-def _save(network, args, path: Path) -> None:
-    """The network in float32 (loads under TensorFlow here, whatever precision it trained in)."""
-    import keras
-
-    from fer.model import build_model
-
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        plain = build_model(tuple(args.widths), tuple(args.convs), 0.4)
-        plain.set_weights([np.asarray(v, np.float32) for v in network.get_weights()])
-        plain.save(path)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
 
 
 def _has_gpu() -> bool:
