@@ -1,6 +1,7 @@
 """What a wider or deeper network costs on this machine: training time per epoch and runtime per face.
 
-Usage: .venv/bin/python tools/train_cost.py [NAME ...]   (default: every architecture below)
+Usage: .venv/bin/python tools/train_cost.py [NAME ...] [--precision mixed_bfloat16]   (default: every
+architecture below, in float32)
 
 For each architecture of ``fer.model.build_model`` it times 60 training steps (batch 64, the training
 augmentation included, random data: the cost does not depend on the pixels) and converts the median
@@ -11,6 +12,7 @@ The figures decide what can be trained in one session on a 2-core CPU, and what 
 budget of the live page.
 """
 
+import argparse
 import contextlib
 import io
 import os
@@ -34,8 +36,10 @@ ARCHITECTURES = {  # name: (widths, convs per block)
 STEPS, BATCH, EPOCH_STEPS = 60, 64, 449
 
 
-def main(names: list[str]) -> None:
+def main(names: list[str], precision: str = "float32") -> None:
     import keras
+
+    keras.mixed_precision.set_global_policy(precision)  # the training steps; the runtime is int8 either way
 
     from fer.bench import median_ms
     from fer.classifier import EmotionClassifier
@@ -71,4 +75,9 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="architectures whose name contains one of these (default: all)")
+    parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
+    args = parser.parse_args()
+    main(args.names, args.precision)
