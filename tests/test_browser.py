@@ -142,19 +142,20 @@ def _goto(page, url: str) -> None:
     page.get_by_role("button", name="I understand, continue").click(timeout=60_000)
 
 
-def _open_live(p, url: str, camera: Path):
+def _open_live(p, url: str, camera: Path, started):
+    """The live page in a new browser whose camera plays ``camera``, started: START is clicked (again if the
+    click was lost, ``_start``) until ``started(page)`` holds."""
     browser = _browser(p, camera)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     _goto(page, url + "/live")
-    _webrtc_button(page, "START").click(timeout=60_000)
+    assert _start(page, lambda: started(page)), "the live stream did not start"
     return browser, page
 
 
 def test_live_page_labels_a_real_face_steadily(server, tmp_path, samples):
     camera = write_y4m(tmp_path / "happy.y4m", face_clip(samples / "faceapi_happy.jpg"))
     with playwright.sync_playwright() as p:
-        browser, page = _open_live(p, server, camera)
-        assert _wait(lambda: _metric(page, "Faces") >= 1, timeout=60), "no face reached the live panel"
+        browser, page = _open_live(p, server, camera, lambda page: _metric(page, "Faces") >= 1)
         # The panel refreshes twice a second: read it for 5 s; the label must stay the same.
         seen, fps = [], []
         for _ in range(10):
@@ -176,8 +177,7 @@ def test_live_page_labels_a_real_face_steadily(server, tmp_path, samples):
             page.get_by_text("Download timeline CSV").click()
         rows = Path(download.value.path()).read_text().splitlines()
         assert rows[0].startswith("t,frames,faces,angry") and len(rows) >= 4
-        _webrtc_button(page, "START").click()
-        assert _wait(lambda: _metric(page, "Faces") >= 1 and _metric(page, "Frames/s") > 0, timeout=60)
+        assert _start(page, lambda: _metric(page, "Faces") >= 1 and _metric(page, "Frames/s") > 0)
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
 
@@ -185,8 +185,7 @@ def test_live_page_labels_a_real_face_steadily(server, tmp_path, samples):
 def test_live_page_without_a_face(server, tmp_path):
     camera = write_y4m(tmp_path / "empty.y4m", faceless_clip())
     with playwright.sync_playwright() as p:
-        browser, page = _open_live(p, server, camera)
-        assert _wait(lambda: _metric(page, "Frames/s") > 0, timeout=60), "no processed frames"
+        browser, page = _open_live(p, server, camera, lambda page: _metric(page, "Frames/s") > 0)
         page.get_by_text("No face in view").wait_for(timeout=10_000)
         assert _metric(page, "Faces") == 0
         browser.close()

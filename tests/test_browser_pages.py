@@ -173,9 +173,8 @@ def test_the_live_page_calibrates_to_a_resting_face_and_forgets_it(pw, server, t
     back."""
     camera = write_y4m(tmp_path / "sad.y4m", face_clip(samples / "faceapi_sad.jpg"))
     recording, corrected = "Your resting face is recording…", "Labels corrected to your resting face."
-    browser, page = _open_live(pw, server, camera)
+    browser, page = _open_live(pw, server, camera, _labels)
     try:
-        assert _wait(lambda: _labels(page), timeout=60), "no face reached the live panel"
         before = _labels_over(page)
         [(uncorrected, _)] = before.most_common(1)
         assert uncorrected != "neutral" and _mostly(before, uncorrected), before
