@@ -72,8 +72,10 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(sum(r["n"] / total * abs(r["confidence"] - r["accuracy"]) for r in reliability(probs, labels, bins) if r["n"]))
 
 
-# What a neutral face reads as, on average: the fast mode's mean probabilities over the 607 PublicTest
-# faces labelled neutral (angry, disgust, fear, happy, sad, surprise, neutral; measured 2026-11-30).
+# What a neutral face reads as, on average: the fast mode's mean calibrated probabilities over the 607
+# PublicTest faces labelled neutral (angry, disgust, fear, happy, sad, surprise, neutral), as `fer calibrate`
+# writes them into models/fer_cnn.json ("mirrored" / "neutral_mean"; tests/test_calibration.py checks that
+# the two agree, so a new model cannot ship with its predecessor's target).
 RESTING_TARGET = np.array([0.095, 0.013, 0.096, 0.112, 0.179, 0.041, 0.464])
 # A correction never scales an emotion by more than 10 either way. At 5, a resting face whose neutral reads
 # about 4% (the face-api sad photo) was corrected on only about half of its frames.

@@ -115,6 +115,7 @@ def calibrate(data, split: str = "PublicTest", model=None) -> dict:
     dataset = load_dataset(data).split(split)
     faces, labels = np.asarray(dataset.images), dataset.labels
     halves = np.array_split(np.random.default_rng(0).permutation(len(labels)), 2)
+    neutral = labels == EMOTIONS.index("neutral")
     summary: dict = {"fitted_on": f"{Path(data).name} {split} ({len(labels)} faces)", "temperature": {}}
     for views in ({"flip": False}, *MODES.values()):
         classifier = EmotionClassifier(model, **views)
@@ -135,6 +136,8 @@ def calibrate(data, split: str = "PublicTest", model=None) -> dict:
             "nll_before": round(nll(probs, labels), 4),
             "nll_after": round(nll(scaled, labels), 4),
             "reliability_after": reliability(scaled, labels),
+            # what a neutral face reads as on average, once calibrated (the resting-face correction's target)
+            "neutral_mean": [round(float(p), 3) for p in scaled[neutral].mean(axis=0)] if neutral.any() else None,
         }
         path = calibration_file(classifier.path)
     path.write_text(json.dumps(summary, indent=2) + "\n")

@@ -58,6 +58,34 @@ def test_the_shipped_model_carries_its_temperatures():
     assert EmotionClassifier(flip=True).temperature == temperatures["mirrored"]
 
 
+def test_the_resting_face_target_is_what_the_shipped_fast_mode_reads_on_neutral_faces():
+    from fer.calibration import RESTING_TARGET
+
+    saved = json.loads(calibration_file(DEFAULT_MODEL).read_text())["mirrored"]["neutral_mean"]
+    assert np.allclose(RESTING_TARGET, saved, atol=5e-4), (RESTING_TARGET, saved)
+
+
+def test_calibrate_fits_and_writes_every_setting_beside_the_model(tmp_path):
+    """`fer calibrate` on a small labelled split: a temperature, the figures before and after, reliability bins
+    and the mean of the neutral faces for each setting, in the JSON file beside the model it calibrated."""
+    from fer.evaluate import calibrate
+
+    from .test_data import write_fer_csv
+
+    rng = np.random.default_rng(4)
+    rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(42)]
+    copy = tmp_path / "model.tflite"
+    copy.write_bytes(DEFAULT_MODEL.read_bytes())
+    summary = calibrate(write_fer_csv(tmp_path / "small.csv.gz", rows), model=copy)
+    saved = json.loads(calibration_file(copy).read_text())
+    assert saved == json.loads(json.dumps(summary)) and "PublicTest (42 faces)" in saved["fitted_on"]
+    assert set(saved["temperature"]) == {"plain", "mirrored", "accurate"}
+    for setting, t in saved["temperature"].items():
+        assert t > 0 and sum(b["n"] for b in saved[setting]["reliability_after"]) == 42
+        assert len(saved[setting]["neutral_mean"]) == 7 and abs(sum(saved[setting]["neutral_mean"]) - 1) < 0.01
+    assert EmotionClassifier(copy, flip=True).temperature == saved["temperature"]["mirrored"]
+
+
 def test_a_model_without_calibration_file_is_left_unscaled(tmp_path):
     copy = tmp_path / "model.tflite"
     copy.write_bytes(DEFAULT_MODEL.read_bytes())
