@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -198,16 +199,23 @@ def mirrored_accuracy(model, x: np.ndarray, labels: np.ndarray) -> tuple[float, 
     return float((plain.argmax(1) == labels).mean()), float(((plain + mirror).argmax(1) == labels).mean())
 
 
-def train(cfg: TrainConfig) -> dict:
-    """:func:`_train` under ``cfg.precision``; the previous Keras precision policy is back afterwards."""
+@contextmanager
+def precision(policy: str):
+    """Keras' global precision policy is ``policy`` inside the block, the previous one again after it."""
     import keras
 
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(cfg.precision)
+    keras.mixed_precision.set_global_policy(policy)
     try:
-        return _train(cfg)
+        yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """:func:`_train` under ``cfg.precision``."""
+    with precision(cfg.precision):
+        return _train(cfg)
 
 
 def _train(cfg: TrainConfig) -> dict:

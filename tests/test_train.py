@@ -137,14 +137,11 @@ def test_a_float32_copy_of_a_mixed_precision_network_keeps_its_weights_and_outpu
     import keras
 
     from fer.model import build_model
-    from fer.train import float32_copy
+    from fer.train import float32_copy, precision
 
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with precision("mixed_bfloat16"):
         network = build_model((8, 16), (1, 1), 0.4)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
+    assert keras.mixed_precision.global_policy().name == "float32"
     assert network.get_layer("conv0_0").compute_dtype == "bfloat16"
     copy = float32_copy(network)
     assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
