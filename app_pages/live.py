@@ -94,7 +94,8 @@ def panel() -> None:
     faces = snap.result.faces if snap.result and playing else ()
     c1, c2, c3 = st.columns(3)
     c1.metric("Faces", len(faces))
-    c2.metric("Frames/s", f"{snap.fps:.0f}", help=f"Frames analysed per second (at most {live.max_fps:g} per session)")
+    # Stopped, the rate is 0: the last stream's figure would read as frames still arriving.
+    c2.metric("Frames/s", f"{snap.fps if playing else 0:.0f}", help=f"Frames analysed per second (at most {live.max_fps:g} per session)")
     c3.metric("ms/frame", f"{snap.ms_per_frame:.1f}")
     if snap.capped:
         st.caption(f"The camera sends more than {live.max_fps:g} frames/s; extra frames are shown, not analysed.")
