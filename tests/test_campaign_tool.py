@@ -26,3 +26,27 @@ def test_a_campaign_from_scratch_has_no_starting_network(tmp_path):
     command = campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", tmp_path / "fast-sgd")
     assert "--init-from" not in command
     assert not (tmp_path / "fast-sgd" / "init.keras").exists()
+
+
+def test_make_campaign_goes_through_the_queue(tmp_path, monkeypatch):
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    first, second = campaign.QUEUE[:2]
+    assert campaign.current() == first  # nothing run yet
+
+    def epochs_done(name: str, count: int) -> None:
+        (tmp_path / name).mkdir(exist_ok=True)
+        rows = [f"{epoch},0.01,1.0,0.5,0.5,0.5,100.0,2026-12-01T00:00:00" for epoch in range(count)]
+        header = "epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at"
+        (tmp_path / name / "history.csv").write_text("\n".join([header, *rows]) + "\n")
+
+    epochs_done(first, campaign.planned_epochs(first) - 1)
+    assert campaign.current() == first  # one epoch short: resumed, not left
+    epochs_done(first, campaign.planned_epochs(first))
+    assert campaign.current() == second
+
+
+def test_the_second_seed_differs_from_the_first_only_in_its_seed(tmp_path):
+    a = campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", tmp_path / "a")
+    b = campaign.train_command("fast-sgd-b", tmp_path / "data.npz.xz", tmp_path / "a")
+    assert [(x, y) for x, y in zip(a, b) if x != y] == [("73", "75")]
+    assert campaign.RECIPES["fast-sgd"][campaign.RECIPES["fast-sgd"].index("--seed") + 1] == "73"
