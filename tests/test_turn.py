@@ -23,7 +23,7 @@ import time
 import pytest
 
 from .conftest import face_clip, faceless_clip
-from .test_browser import _browser, _free_port, _metric, _start, _wait, _webrtc_button, playwright, write_y4m
+from .test_browser import _browser, _free_port, _metric, _start, _stop, _wait, _webrtc_button, playwright, write_y4m
 from .test_browser import server  # noqa: F401  (the app's fixture, started here with the TURN settings)
 
 TURNSERVER = shutil.which("turnserver")
@@ -207,7 +207,7 @@ def _stop_and_count(page, turn: Turn, since: int, stats: dict) -> None:
     """STOP closes the peer connection: Chromium releases its allocation, the app's ends too, and coturn
     logs what each relayed. Everything the browser sent and received (its own count, read earlier)
     went through coturn to a peer."""
-    _webrtc_button(page, "STOP").click(timeout=60_000)
+    assert _stop(page)
     browser_bytes = stats["bytesSent"] + stats["bytesReceived"]
     assert _wait(lambda: _relayed_to_peers(turn, since) >= browser_bytes, timeout=90), turn.text()[since:][-6000:]
     print(f"coturn relayed {_relayed_to_peers(turn, since)} bytes to peers; the browser had counted "
