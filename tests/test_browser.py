@@ -192,32 +192,30 @@ def test_live_page_without_a_face(server, tmp_path):
         browser.close()
 
 
-def _start(page, started) -> bool:
-    """Click START until ``started()`` holds. On two cores shared with several browsers a click can land
-    while the component is still re-rendering (after STOP, or after the consent rerun on the join page)
-    and be lost; then START is still there and is clicked once more. Without this, the parallel-sessions
-    test failed in 2 of 6 runs here; the class test failed once in CI with fewer than three students shown."""
-    start = _webrtc_button(page, "START")
-    start.click(timeout=60_000)
-    if _wait(started, timeout=45):
+def _click_until(page, name: str, done, timeout: float) -> bool:
+    """Click the streamer's ``name`` button until ``done()`` holds. On two cores shared with several browsers a
+    click can land while the component is still re-rendering (after STOP, or after the consent rerun on the
+    join page) and be lost; then the button is still there and is clicked once more."""
+    button = _webrtc_button(page, name)
+    button.click(timeout=60_000)
+    if _wait(done, timeout=timeout):
         return True
-    if start.is_visible():  # else the click did land and the connection is slow: only wait longer
-        print("START clicked again: the first click was lost")
-        start.click(timeout=60_000)
-    return _wait(started, timeout=45)
+    if button.is_visible():  # else the click did land and the connection is slow: only wait longer
+        print(f"{name} clicked again: the first click was lost")
+        button.click(timeout=60_000)
+    return _wait(done, timeout=timeout)
+
+
+def _start(page, started) -> bool:
+    """START until ``started()`` holds. Without the second click, the parallel-sessions test failed in 2 of 6
+    runs here; the class test failed once in CI with fewer than three students shown."""
+    return _click_until(page, "START", started, timeout=45)
 
 
 def _stop(page) -> bool:
-    """Click STOP until START is back (the stream has ended). A STOP click can be lost the way a START click
-    can: the stream then went on, and the parallel-sessions test saw its threads as a leak (here and in CI)."""
-    stop, start = _webrtc_button(page, "STOP"), _webrtc_button(page, "START")
-    stop.click(timeout=60_000)
-    if _wait(start.is_visible, timeout=30):
-        return True
-    if stop.is_visible():
-        print("STOP clicked again: the first click was lost")
-        stop.click(timeout=60_000)
-    return _wait(start.is_visible, timeout=30)
+    """STOP until START is back (the stream has ended). A lost STOP left a stream running, which the
+    parallel-sessions test counted as leaked threads (here and in CI)."""
+    return _click_until(page, "STOP", _webrtc_button(page, "START").is_visible, timeout=30)
 
 
 def _restart(page) -> bool:

@@ -48,7 +48,7 @@ RECIPES = {
     # The same recipe from another seed: a second network of the same cost, to average with the first in
     # the accurate mode (two independently trained networks disagree where one alone errs) and to show how
     # much of a run's accuracy is its seed.
-    "fast-sgd-b": [("75" if FAST_SGD[i - 1] == "--seed" else arg) for i, arg in enumerate(FAST_SGD)],
+    "fast-sgd-b": [*FAST_SGD[: FAST_SGD.index("--seed") + 1], "75", *FAST_SGD[FAST_SGD.index("--seed") + 2 :]],
     # A second cycle for the shipped fast network that fits one session (~30 epochs at 100-200 s): the same
     # recipe at a third of the peak learning rate, started from the shipped weights (copied into the
     # campaign's folder at its first start, so a resume never depends on what models/ holds by then).
