@@ -212,12 +212,25 @@ def cmd_export(args) -> int:
     from pathlib import Path
 
     import keras
+    import numpy as np
 
-    from .train import export
+    from .train import export, recalibrate_batchnorm
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if not export(keras.models.load_model(args.model, compile=False), out):
+    model = keras.models.load_model(args.model, compile=False)
+    if model.name == "trainer":  # a checkpoint of the training model: the network inside it
+        model = model.get_layer("fer_cnn")
+    if args.bn_data:
+        from .data import load_dataset
+        from .preprocess import preprocess
+
+        with _data_errors():
+            faces = load_dataset(args.bn_data).split("Training").images
+        faces = faces[np.random.default_rng(0).permutation(len(faces))[: args.bn_faces or None]]
+        recalibrate_batchnorm(model, preprocess(faces))
+        print(f"batch-norm statistics recomputed over {len(faces)} Training faces of {args.bn_data} and their mirrors")
+    if not export(model, out):
         raise UserError(f"wrote {out / 'fer_cnn.keras'}; the .tflite needs TensorFlow, which is not installed here")
     print(f"wrote {out / 'fer_cnn.keras'} and {out / 'fer_cnn.tflite'}")
     return 0
@@ -415,6 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a .keras model to the app's runtime (weights-only .keras + .tflite)")
     p.add_argument("model", help=".keras file (e.g. checkpoints/best.keras)")
     p.add_argument("--out", default="models", type=_output_folder, help="folder for fer_cnn.keras and fer_cnn.tflite")
+    p.add_argument(
+        "--bn-data", metavar="DATA",
+        help="FER2013 .csv/.csv.gz/.npz: first recompute the batch-norm statistics over its clean Training faces and their mirrors",
+    )
+    p.add_argument("--bn-faces", type=_count, default=0, help="with --bn-data: that many Training faces, drawn at random (default: all)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train", help="train the emotion model (resumes from checkpoints)")

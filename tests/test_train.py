@@ -14,6 +14,8 @@ from .test_data import write_fer_csv
 
 
 def test_train_exports_a_working_model_and_resumes(tmp_path):
+    import keras
+
     rng = np.random.default_rng(0)
     rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(48)]
     rows += [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(14)]
@@ -34,8 +36,9 @@ def test_train_exports_a_working_model_and_resumes(tmp_path):
     probs = EmotionClassifier(tmp_path / "out" / "fer_cnn.tflite")(rows[0][1][None])
     assert probs.shape == (1, 7) and abs(probs.sum() - 1) < 1e-5
 
-    # Asking for more epochs with the same checkpoints continues the run instead of starting again.
-    second = run_cli(*args, "--epochs", "2")
+    # Asking for more epochs with the same checkpoints continues the run instead of starting again (this time
+    # checking each epoch with batch-norm statistics recomputed over 16 clean faces).
+    second = run_cli(*args, "--epochs", "2", "--bn-faces", "16")
     assert second.returncode == 0, second.stderr[-2000:]
     epochs_logged = (tmp_path / "ck" / "history.csv").read_text().strip().splitlines()[1:]
     assert [line.split(",")[0] for line in epochs_logged] == ["0", "1"]
@@ -45,6 +48,17 @@ def test_train_exports_a_working_model_and_resumes(tmp_path):
     assert exported.returncode == 0, exported.stderr[-2000:]
     again = EmotionClassifier(tmp_path / "again" / "fer_cnn.tflite")(rows[0][1][None])
     assert again.shape == (1, 7) and abs(again.sum() - 1) < 1e-5
+
+    # Export can first recompute the batch-norm statistics over the dataset's clean Training faces.
+    tuned = run_cli("export", str(tmp_path / "ck" / "best.keras"), "--out", str(tmp_path / "bn"), "--bn-data", str(data))
+    assert tuned.returncode == 0, tuned.stderr[-2000:]
+    assert "recomputed over 48 Training faces" in tuned.stdout
+
+    def means(folder):
+        return keras.models.load_model(folder / "fer_cnn.keras").get_layer("bn0_0").moving_mean.numpy()
+
+    assert not np.allclose(means(tmp_path / "again"), means(tmp_path / "bn"))
+    assert abs(EmotionClassifier(tmp_path / "bn" / "fer_cnn.tflite")(rows[0][1][None]).sum() - 1) < 1e-5
 
 
 def test_class_weights_favour_rare_classes_and_average_one():
@@ -148,3 +162,33 @@ def test_a_float32_copy_of_a_mixed_precision_network_keeps_its_weights_and_outpu
     assert all(np.array_equal(a, b) for a, b in zip(network.get_weights(), copy.get_weights()))
     faces = np.random.default_rng(1).random((8, 48, 48, 1), dtype=np.float32)
     assert np.allclose(network.predict(faces, verbose=0), copy.predict(faces, verbose=0), atol=0.02)
+
+
+def test_batchnorm_recalibration_normalises_every_layer_over_the_faces_and_their_mirrors():
+    """After it, each batch-norm layer's output over the faces (as is and mirrored) has exactly the mean beta and
+    the spread gamma that the layer learnt: the statistics are the real ones, layer after layer, with no
+    weight touched but the moving averages."""
+    import keras
+
+    from fer.model import build_model
+    from fer.train import recalibrate_batchnorm
+
+    network = build_model((4, 8), (1, 2), 0.4)
+    rng = np.random.default_rng(7)
+    norms = [layer for layer in network.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:  # learnt scales and shifts, and moving averages far from the truth
+        layer.gamma.assign(rng.uniform(0.5, 2.0, layer.gamma.shape).astype(np.float32))
+        layer.beta.assign(rng.normal(0, 1, layer.beta.shape).astype(np.float32))
+        layer.moving_mean.assign(np.full(layer.moving_mean.shape, 5.0, np.float32))
+    learnt = [w.numpy().copy() for w in network.trainable_weights]
+    faces = rng.random((40, 48, 48, 1), dtype=np.float32) * np.linspace(0.2, 1.0, 48, dtype=np.float32)[None, None, :, None]
+    recalibrate_batchnorm(network, faces, batch=16)
+
+    views = np.concatenate([faces, faces[:, :, ::-1]])
+    for layer in norms:
+        out = keras.Model(network.inputs, layer.output).predict(views, verbose=0).reshape(-1, layer.beta.shape[0])
+        assert np.allclose(out.mean(0), layer.beta.numpy(), atol=1e-3), layer.name
+        variance = layer.moving_variance.numpy()  # gamma's spread, shrunk by the layer's epsilon as it is computed
+        expected = np.abs(layer.gamma.numpy()) * np.sqrt(variance / (variance + layer.epsilon))
+        assert np.allclose(out.std(0), expected, rtol=2e-3), layer.name
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(learnt, network.trainable_weights))
