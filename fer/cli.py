@@ -227,7 +227,7 @@ def cmd_export(args) -> int:
 
         with _data_errors():
             faces = load_dataset(args.bn_data).split("Training").images
-        faces = faces[np.random.default_rng(0).permutation(len(faces))[: args.bn_faces or None]]
+        faces = faces[np.random.default_rng(0).permutation(len(faces))[: args.bn_faces]]
         recalibrate_batchnorm(model, preprocess(faces))
         print(f"batch-norm statistics recomputed over {len(faces)} Training faces of {args.bn_data} and their mirrors")
     if not export(model, out):
@@ -432,7 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--bn-data", metavar="DATA",
         help="FER2013 .csv/.csv.gz/.npz: first recompute the batch-norm statistics over its clean Training faces and their mirrors",
     )
-    p.add_argument("--bn-faces", type=_count, default=0, help="with --bn-data: that many Training faces, drawn at random (default: all)")
+    p.add_argument(
+        "--bn-faces", type=_count, default=4096,
+        help="with --bn-data: that many Training faces, drawn at random (default: 4096; 1,024 to 16,384 made the same accuracy, more take longer)",
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train", help="train the emotion model (resumes from checkpoints)")

@@ -70,7 +70,8 @@ def test_an_ensemble_averages_its_members():
 
 
 def test_shifted_views_are_the_four_corner_crops_enlarged_back():
-    """The accurate mode's views: as is and four corner crops 2 pixels smaller, each mirrored (ten passes)."""
+    """The accurate mode's views: as is and four corner crops 2 pixels smaller, each mirrored (ten passes of
+    each of its two networks)."""
     import cv2
 
     from fer.assets import MODES
@@ -83,7 +84,7 @@ def test_shifted_views_are_the_four_corner_crops_enlarged_back():
     assert np.array_equal(views[3][1], cv2.resize(faces[1, 2:, 2:], (48, 48), interpolation=cv2.INTER_LINEAR))
     accurate = EmotionClassifier(**MODES["accurate"])
     one_pass, all_views = accurate.multiply_accumulates()
-    assert accurate.setting == "accurate" and all_views == 10 * one_pass
+    assert accurate.setting == "accurate" and all_views == 2 * 10 * one_pass
     assert np.allclose(accurate(faces).sum(1), 1, atol=1e-5)
 
 
