@@ -118,3 +118,14 @@ def test_calls_from_two_threads_run_side_by_side(monkeypatch):
     for t in threads:
         t.join()
     assert not errors and len(results) == 2 and np.allclose(results[0], results[1])
+
+
+def test_a_batch_larger_than_one_interpreter_call_gives_each_face_its_own_result():
+    """Over MAX_ROWS views, the network runs in padded chunks (bounded memory); no face's result changes."""
+    from fer.classifier import MAX_ROWS
+
+    faces = np.random.default_rng(9).integers(0, 256, (MAX_ROWS // 2 + 5, 48, 48), dtype=np.uint8)
+    classifier = EmotionClassifier(flip=True)  # two views a face: more than MAX_ROWS rows in one call
+    together = classifier(faces)
+    alone = np.concatenate([classifier(faces[i : i + 1]) for i in range(len(faces))])
+    assert together.shape == (len(faces), 7) and np.allclose(together, alone, atol=1e-5)
