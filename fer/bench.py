@@ -234,7 +234,7 @@ def run(samples: Path | None = None, data: Path | None = None, repeat: int = 50,
     figures["classifier_mirror_averaging"] = classifier.flip  # two passes per face, as the app runs it
     one_pass = EmotionClassifier(flip=False)
     figures["faces_per_s_batched_one_pass"] = round(BATCH / (median_ms(lambda: one_pass(batch), repeat) / 1000))
-    accurate = Analyzer.default("accurate").classifier  # photos and recordings, on request: ten views a face
+    accurate = Analyzer.default("accurate").classifier  # photos and recordings, on request: two networks x ten views a face
     figures["accurate_classifier_ms_1face"] = round(median_ms(lambda: accurate(batch[:1]), repeat), 3)
     figures["accurate_faces_per_s_batched"] = round(BATCH / (median_ms(lambda: accurate(batch), max(repeat // 5, 3)) / 1000))
     for w, h in ((640, 480), (1280, 720)):

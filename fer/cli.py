@@ -370,7 +370,7 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, type=checked, default=default, help=f"default: {default}")
 
 
-MODE_HELP = "fast (default): each face as is and mirrored; accurate: the same network over ten views of each face, about 4-5x the time"
+MODE_HELP = "fast (default): each face as is and mirrored; accurate: two networks over ten views of each face, about 10x the time"
 
 
 def build_parser() -> argparse.ArgumentParser:
