@@ -192,3 +192,31 @@ def test_batchnorm_recalibration_normalises_every_layer_over_the_faces_and_their
         expected = np.abs(layer.gamma.numpy()) * np.sqrt(variance / (variance + layer.epsilon))
         assert np.allclose(out.std(0), expected, rtol=2e-3), layer.name
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(learnt, network.trainable_weights))
+
+
+def test_the_weight_average_of_the_last_epochs_is_their_mean_and_survives_a_resume(tmp_path):
+    """--average-last 2 over 3 epochs: average.keras holds the mean of the weights after epochs 2 and 3, the
+    same whether the run went in one go or stopped after each epoch."""
+    import keras
+
+    rng = np.random.default_rng(4)
+    rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(48)]
+    rows += [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(14)]
+    data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
+    args = ["train", "--data", str(data), "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "16", "--epochs", "3"]
+    args += ["--optimizer", "sgd", "--learning-rate", "0.05", "--average-last", "2", "--keep", "last"]
+    whole = run_cli(*args, "--checkpoints", str(tmp_path / "a"), "--out", str(tmp_path / "a_out"))
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    assert json.loads(whole.stdout[whole.stdout.index("{") :])["average_val_accuracy_mirrored"] is not None
+    for part, stop in (("b2", "2"), ("b3", "1")):  # the last epoch of each part is exported (--keep last)
+        ran = run_cli(*args, "--checkpoints", str(tmp_path / "b"), "--out", str(tmp_path / part), "--stop-after", stop)
+        assert ran.returncode == 0, ran.stderr[-2000:]
+
+    def weights(path):
+        return keras.models.load_model(path).get_weights()
+
+    second, third = weights(tmp_path / "b2" / "fer_cnn.keras"), weights(tmp_path / "b3" / "fer_cnn.keras")
+    resumed, whole_average = weights(tmp_path / "b" / "average.keras"), weights(tmp_path / "a" / "average.keras")
+    assert all(np.allclose(m, (x + y) / 2, atol=1e-6) for m, x, y in zip(resumed, second, third))
+    assert all(np.allclose(m, w, atol=1e-6) for m, w in zip(resumed, whole_average))
+    assert not all(np.allclose(m, y, atol=1e-4) for m, y in zip(resumed, third))  # not just the last epoch

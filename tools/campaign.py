@@ -46,6 +46,10 @@ FAST_SGD = [
     # recomputed over 2,048 clean Training faces and their mirrors (fer.train.recalibrate_batchnorm); the
     # training itself is unchanged, so the resume stays exact
     "--bn-faces", "2048",
+    # added 2026-12-01 for fast-sgd-b (fast-sgd, at epoch 147 of 150, ran to its end without it): the mean
+    # of the weights after each of the last 20 epochs, checked at the end like an epoch (stochastic weight
+    # averaging; not yet measured here)
+    "--average-last", "20",
 ]
 RECIPES = {
     "fast-sgd": FAST_SGD,
