@@ -1,6 +1,8 @@
 """tools/campaign.py: the command a campaign runs, and the shipped network a second cycle starts from."""
 
 import filecmp
+import os
+from pathlib import Path
 
 from tools import campaign
 
@@ -50,3 +52,17 @@ def test_the_second_seed_differs_from_the_first_only_in_its_seed(tmp_path):
     b = campaign.train_command("fast-sgd-b", tmp_path / "data.npz.xz", tmp_path / "a")
     assert [(x, y) for x, y in zip(a, b) if x != y] == [("73", "75")]
     assert campaign.RECIPES["fast-sgd"][campaign.RECIPES["fast-sgd"].index("--seed") + 1] == "73"
+
+
+def test_the_trainer_runs_at_the_lowest_priority_in_a_session_of_its_own(tmp_path):
+    with open(tmp_path / "log", "ab") as log:
+        proc = campaign.launch(["sleep", "30"], log, dict(os.environ))
+    try:
+        assert os.getsid(proc.pid) == proc.pid != os.getsid(0)
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == 19
+        autogroup = Path(f"/proc/{proc.pid}/autogroup")
+        if autogroup.exists():  # the session's CPU share, which nice alone does not lower
+            assert autogroup.read_text().split()[-2:] == ["nice", "19"]
+    finally:
+        proc.kill()
+        proc.wait()
