@@ -7,11 +7,12 @@
 Without ``--name``, each works on the first campaign of ``QUEUE`` that has not run all its epochs, so
 ``make campaign`` goes on to the next once one has finished.
 
-Training runs at the lowest CPU priority (nice 19, its session's autogroup too), so the rest of a session keeps the machine. Its
-state lives outside the work tree, under ``~/.cache/fer/campaign/<name>/`` (a checkout is laid anew each
-session; the machine usually stays): weights, optimizer state, epoch and random states after every epoch
-(``fer.train``), so a killed run resumes exactly. ``history.csv`` there has one row per epoch. A network is
-exported to ``candidate/`` only when its mirrored PublicTest accuracy beats the shipped fast model's.
+Training runs at the lowest CPU priority (nice 19, and its session's autogroup too), so the rest of a
+session keeps the machine. Its state lives outside the work tree, under ``~/.cache/fer/campaign/<name>/`` (a
+checkout is laid anew each session; the machine usually stays): weights, optimizer state, epoch and random
+states after every epoch (``fer.train``), so a killed run resumes exactly. ``history.csv`` there has one row
+per epoch. A network is exported to ``candidate/`` only when its mirrored PublicTest accuracy beats the
+shipped fast model's.
 """
 
 from __future__ import annotations

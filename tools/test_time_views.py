@@ -87,7 +87,7 @@ def main() -> None:
         print(f"| {name} | {2 * len(names)} | {accuracy(np.mean([shipped[n] for n in names], 0)):.2%} |")
     if args.members:
         ten = ["as is", *shifts[2]]  # the accurate mode's views
-        members = [probabilities(_Network(path, 2), views, ["1.1x", "as is", *(n for s in shifts.values() for n in s)]) for path in args.members]
+        members = [probabilities(_Network(path, 2), views, ["as is", "1.1x", *sum(shifts.values(), [])]) for path in args.members]
         others = np.mean([m[n] for m in members for n in ("as is", "1.1x")], 0)
         chosen = np.mean([shipped[n] for n in ten], 0)
         old = np.mean([p[n] for p in (shipped, *members) for n in ("as is", "1.1x")], 0)
@@ -99,6 +99,7 @@ def main() -> None:
         for shift in shifts:  # the accurate mode's ten views, each network; corners 2, 4 or 6 px smaller
             both = np.mean([p[n] for p in (shipped, *members) for n in ("as is", *shifts[shift])], 0)
             print(f"| the network and the member(s), corners {shift} px smaller each | {2 * len(ten) * (1 + len(members))} | {accuracy(both):.2%} |")
+
 
 if __name__ == "__main__":
     main()
