@@ -301,6 +301,11 @@ def _checked(text: str, check) -> str:
     return text
 
 
+def _input_file(text: str) -> str:
+    """A file the command will read: it exists and is a file."""
+    return _checked(text, lambda path: None if path.is_file() else "no such file" if not path.exists() else "not a file")
+
+
 def _output_file(text: str) -> str:
     """A file the command will write: its folder exists and is writable, and it is not itself a folder."""
 
@@ -350,7 +355,7 @@ _TRAIN_TYPES = {
         ("label_smoothing", "shift", "zoom", "brightness", "contrast", "erasing", "ferplus_weight", "teacher_weight", "export_above"),
         _fraction,
     ),
-    "out": _output_folder, "checkpoints": _output_folder,
+    "out": _output_folder, "checkpoints": _output_folder, "teacher_networks": _input_file,
 }
 
 
@@ -360,12 +365,12 @@ def _add_train_flags(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         default = f.default
         flag = "--" + f.name.replace("_", "-")
-        kind = type(default[0] if isinstance(default, tuple) else default)
+        kind = (type(default[0]) if default else str) if isinstance(default, tuple) else type(default)
         checked = _TRAIN_TYPES.get(f.name) or (_number(kind, 0, with_low=True) if kind in (int, float) else kind)
         if f.name == "data":
             parser.add_argument(flag, required=True, help="FER2013 CSV (.csv or .csv.gz) with Training and PublicTest rows")
         elif isinstance(default, tuple):
-            parser.add_argument(flag, type=checked, nargs="+", default=default, help=f"default: {' '.join(map(str, default))}")
+            parser.add_argument(flag, type=checked, nargs="+", default=default, help=f"default: {' '.join(map(str, default)) or 'none'}")
         else:
             parser.add_argument(flag, type=checked, default=default, help=f"default: {default}")
 

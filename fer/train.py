@@ -62,6 +62,10 @@ class TrainConfig:
     # with this weight ("" = off)
     teacher: str = ""
     teacher_weight: float = 0.5
+    # consistent distillation: these .keras networks (frozen, their mean) classify the very augmented view
+    # the network being trained sees, at every step, and their probabilities are mixed into its target
+    # with teacher_weight; unlike ``teacher``, whose targets come from the clean face once, before training
+    teacher_networks: tuple[str, ...] = ()
     seed: int = 2013
     limit: int = 0  # use only the first N training rows (smoke tests); 0 = all
     keep: str = "best"  # which weights to export: "best" PublicTest epoch, or the "last" epoch of the schedule
@@ -94,6 +98,8 @@ class TrainConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, not {getattr(self, name)!r}")
+        if self.teacher and self.teacher_networks:
+            raise ValueError("choose one teacher: a mode (teacher) or networks (teacher_networks), not both")
 
 
 def augmenter(cfg: TrainConfig):
@@ -112,6 +118,54 @@ def augmenter(cfg: TrainConfig):
         ],
         name="augment",
     )
+
+
+def frozen_teacher(path: str | Path, name: str):
+    """A saved network as a teacher: rebuilt under the current precision policy (a bfloat16 run computes
+    it in bfloat16 too), its weights loaded, frozen (batch norm in inference mode)."""
+    import keras
+
+    from .model import build_model
+
+    saved = keras.models.load_model(path, compile=False)
+    convs = [layer for layer in saved.layers if isinstance(layer, keras.layers.Conv2D)]
+    blocks = sorted({layer.name.split("_")[0] for layer in convs})  # conv0, conv1, ... (fer.model)
+    widths = tuple(next(c.filters for c in convs if c.name.startswith(b + "_")) for b in blocks)
+    depths = tuple(sum(c.name.startswith(b + "_") for c in convs) for b in blocks)
+    network = build_model(widths, depths)
+    network.set_weights(saved.get_weights())
+    teacher = keras.Model(network.input, network.output, name=name)
+    teacher.trainable = False
+    return teacher
+
+
+def training_model(model, augment, teachers=()):
+    """The model that trains: augmentation, then the network. With teachers, its output is the network's
+    probabilities followed by the teachers' mean on the same augmented view (see distillation_loss)."""
+    import keras
+
+    if not teachers:
+        return keras.Sequential([keras.Input(model.input_shape[1:]), augment, model], name="trainer")
+    inputs = keras.Input(model.input_shape[1:])
+    seen = augment(inputs)
+    taught = [teacher(seen, training=False) for teacher in teachers]
+    mean = keras.layers.Average(dtype="float32")(taught) if len(taught) > 1 else taught[0]
+    return keras.Model(inputs, keras.layers.Concatenate(dtype="float32")([model(seen), mean]), name="trainer")
+
+
+def distillation_loss(label_smoothing: float, teacher_weight: float):
+    """Cross-entropy of the network's half of the output against its smoothed label mixed with the
+    teachers' half: (1 - w) * label + w * teachers."""
+    import keras
+
+    classes = len(EMOTIONS)
+
+    def loss(y_true, y_pred):
+        smoothed = y_true * (1 - label_smoothing) + label_smoothing / classes
+        target = (1 - teacher_weight) * smoothed + teacher_weight * y_pred[:, classes:]
+        return keras.losses.categorical_crossentropy(target, y_pred[:, :classes])
+
+    return loss
 
 
 def class_weights(labels: np.ndarray, how: str) -> np.ndarray:
@@ -282,12 +336,17 @@ def _train(cfg: TrainConfig) -> dict:
     model = build_model(tuple(cfg.widths), tuple(cfg.convs), cfg.dropout)
     if cfg.init_from:
         model.set_weights(keras.models.load_model(cfg.init_from, compile=False).get_weights())
-    trainer = keras.Sequential([keras.Input(model.input_shape[1:]), augmenter(cfg), model], name="trainer")
-    trainer.compile(
-        optimizer=_optimizer(cfg, steps),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
-        metrics=["accuracy"],
-    )
+    teachers = [frozen_teacher(path, f"teacher{i}") for i, path in enumerate(cfg.teacher_networks)]
+    trainer = training_model(model, augmenter(cfg), teachers)
+    if teachers:
+        classes = len(EMOTIONS)
+        loss = distillation_loss(cfg.label_smoothing, cfg.teacher_weight)
+        accuracy = keras.metrics.MeanMetricWrapper(
+            lambda y, p: keras.metrics.categorical_accuracy(y, p[:, :classes]), name="accuracy"
+        )
+    else:
+        loss, accuracy = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing), "accuracy"
+    trainer.compile(optimizer=_optimizer(cfg, steps), loss=loss, metrics=[accuracy])
     ckpt = Path(cfg.checkpoints)
     ckpt.mkdir(parents=True, exist_ok=True)
     (ckpt / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")

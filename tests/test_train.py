@@ -220,3 +220,67 @@ def test_the_weight_average_of_the_last_epochs_is_their_mean_and_survives_a_resu
     assert all(np.allclose(m, (x + y) / 2, atol=1e-6) for m, x, y in zip(resumed, second, third))
     assert all(np.allclose(m, w, atol=1e-6) for m, w in zip(resumed, whole_average))
     assert not all(np.allclose(m, y, atol=1e-4) for m, y in zip(resumed, third))  # not just the last epoch
+
+
+def test_consistent_teachers_see_the_augmented_view_and_stay_frozen(tmp_path):
+    """--teacher-networks: the frozen teachers classify the very view the network trains on, each step."""
+    import keras
+
+    from fer.model import build_model
+    from fer.train import augmenter, distillation_loss, frozen_teacher, training_model
+
+    keras.utils.set_random_seed(5)
+    build_model((4, 8), (1, 2)).save(tmp_path / "teacher.keras")
+    teacher = frozen_teacher(tmp_path / "teacher.keras", "teacher0")
+    before = [w.copy() for w in teacher.get_weights()]
+    student = build_model((4, 8), (1, 1))
+    cfg = TrainConfig(data="x", erasing=1.0, shift=0.3)
+    trainer = training_model(student, augmenter(cfg), [teacher])
+    x = np.random.default_rng(5).random((32, 48, 48, 1)).astype(np.float32)
+
+    clean = keras.ops.convert_to_numpy(trainer(x, training=False))
+    assert clean.shape == (32, 14)
+    assert np.allclose(clean[:, 7:], keras.ops.convert_to_numpy(teacher(x)), atol=1e-6)  # inference: as is
+    taught = keras.ops.convert_to_numpy(trainer(x, training=True))[:, 7:]
+    assert not np.allclose(taught, clean[:, 7:], atol=1e-3)  # training: the augmented view, not the clean face
+
+    trainer.compile(optimizer="sgd", loss=distillation_loss(0.0, 1.0))
+    y = np.eye(7, dtype=np.float32)[np.arange(32) % 7]
+    student_before = [w.copy() for w in student.get_weights()]
+    trainer.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, teacher.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(student_before, student.get_weights()))
+
+
+def test_the_distillation_target_mixes_the_smoothed_label_and_the_teachers():
+    import keras
+
+    from fer.train import distillation_loss
+
+    label = np.eye(7, dtype=np.float32)[[3]]
+    student = np.array([[0.1, 0.05, 0.05, 0.5, 0.1, 0.1, 0.1]], np.float32)
+    teachers = np.array([[0.0, 0.0, 0.0, 0.2, 0.0, 0.0, 0.8]], np.float32)
+    got = keras.ops.convert_to_numpy(distillation_loss(0.1, 0.25)(label, np.concatenate([student, teachers], axis=1)))
+    target = 0.75 * (label * 0.9 + 0.1 / 7) + 0.25 * teachers
+    assert np.allclose(got, -(target * np.log(student)).sum(axis=1), atol=1e-5)
+
+
+def test_teacher_networks_train_from_the_command_line_and_a_missing_one_is_a_one_line_error(tmp_path):
+    from fer.model import build_model
+
+    rng = np.random.default_rng(4)
+    rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(32)]
+    rows += [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(14)]
+    data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
+    build_model((4, 8), (1, 1)).save(tmp_path / "teacher.keras")
+    args = ["train", "--data", str(data), "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "16", "--epochs", "1"]
+    args += ["--checkpoints", str(tmp_path / "ck"), "--out", str(tmp_path / "out"), "--teacher-weight", "0.5"]
+    done = run_cli(*args, "--teacher-networks", str(tmp_path / "teacher.keras"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout[done.stdout.index("{") :])["config"]["teacher_networks"] == [str(tmp_path / "teacher.keras")]
+    assert EmotionClassifier(tmp_path / "out" / "fer_cnn.tflite")(rows[0][1][None]).shape == (1, 7)
+
+    missing = run_cli(*args, "--teacher-networks", str(tmp_path / "none.keras"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr and "none.keras: no such file" in missing.stderr
+    both = run_cli(*args, "--teacher-networks", str(tmp_path / "teacher.keras"), "--teacher", "fast")
+    assert both.returncode == 2 and "Traceback" not in both.stderr and "choose one teacher" in both.stderr
