@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from fer.classifier import EmotionClassifier
 from fer.data import Dataset
@@ -100,10 +101,14 @@ def test_an_unknown_teacher_or_class_weighting_is_a_one_line_error(tmp_path):
         assert flag[2:].replace("-", "_") in result.stderr and value in result.stderr
 
 
-def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_path):
+@pytest.mark.parametrize("teacher", [False, True])
+def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_path, teacher):
     """Exact resume: weights, optimizer state (SGD momenta, step count), random states and the shuffle
-    of each epoch all continue, so 1 + 1 epochs give the very network that 2 epochs in one go give."""
+    of each epoch all continue, so 1 + 1 epochs give the very network that 2 epochs in one go give; with
+    teachers too (their dropout's random state is part of the training model's)."""
     import keras
+
+    from fer.model import build_model
 
     rng = np.random.default_rng(3)
     rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(64)]
@@ -111,6 +116,9 @@ def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_pat
     data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
     args = ["train", "--data", str(data), "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "16"]
     args += ["--optimizer", "sgd", "--learning-rate", "0.05", "--erasing", "0.5", "--epochs", "2", "--keep", "last"]
+    if teacher:
+        build_model((4, 8), (1, 1)).save(tmp_path / "teacher.keras")
+        args += ["--teacher-networks", str(tmp_path / "teacher.keras"), "--teacher-weight", "0.7"]
     whole = run_cli(*args, "--checkpoints", str(tmp_path / "a"), "--out", str(tmp_path / "a_out"))
     assert whole.returncode == 0, whole.stderr[-2000:]
     for _ in range(2):
