@@ -105,7 +105,7 @@ def test_an_unknown_teacher_or_class_weighting_is_a_one_line_error(tmp_path):
 def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_path, teacher):
     """Exact resume: weights, optimizer state (SGD momenta, step count), random states and the shuffle
     of each epoch all continue, so 1 + 1 epochs give the very network that 2 epochs in one go give; with
-    teachers too (their dropout's random state is part of the training model's)."""
+    teachers too (the training model then holds them, its output the two halves side by side)."""
     import keras
 
     from fer.model import build_model
