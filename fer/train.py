@@ -168,6 +168,14 @@ def distillation_loss(label_smoothing: float, teacher_weight: float):
     return loss
 
 
+def student_accuracy():
+    """Training accuracy of the network's half of a distilling training model's output."""
+    import keras
+
+    classes = len(EMOTIONS)
+    return keras.metrics.MeanMetricWrapper(lambda y, p: keras.metrics.categorical_accuracy(y, p[:, :classes]), name="accuracy")
+
+
 def class_weights(labels: np.ndarray, how: str) -> np.ndarray:
     """Loss weight per class (EMOTIONS order), scaled so that the mean weight over ``labels`` is 1."""
     share = np.bincount(labels, minlength=len(EMOTIONS)) / len(labels)
@@ -339,11 +347,7 @@ def _train(cfg: TrainConfig) -> dict:
     teachers = [frozen_teacher(path, f"teacher{i}") for i, path in enumerate(cfg.teacher_networks)]
     trainer = training_model(model, augmenter(cfg), teachers)
     if teachers:
-        classes = len(EMOTIONS)
-        loss = distillation_loss(cfg.label_smoothing, cfg.teacher_weight)
-        accuracy = keras.metrics.MeanMetricWrapper(
-            lambda y, p: keras.metrics.categorical_accuracy(y, p[:, :classes]), name="accuracy"
-        )
+        loss, accuracy = distillation_loss(cfg.label_smoothing, cfg.teacher_weight), student_accuracy()
     else:
         loss, accuracy = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing), "accuracy"
     trainer.compile(optimizer=_optimizer(cfg, steps), loss=loss, metrics=[accuracy])
