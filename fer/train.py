@@ -271,26 +271,46 @@ def mirrored_accuracy(model, x: np.ndarray, labels: np.ndarray) -> tuple[float, 
     return float((plain.argmax(1) == labels).mean()), float(((plain + mirror).argmax(1) == labels).mean())
 
 
-def recalibrate_batchnorm(model, x: np.ndarray, batch: int = 1024) -> None:
+def recalibrate_batchnorm(model, x: np.ndarray, batch: int = 256) -> None:
     """Replace each batch-norm layer's moving mean and variance in ``model`` by the exact statistics of its
     input over ``x`` and its mirror images (the views the app classifies); no weight changes.
 
     The moving averages are gathered during training on augmented crops (shifted, zoomed, erased patches)
     and lag the weights; clean faces have other statistics. Layers are done in order, each over the
-    outputs of the layers before it as already recalibrated."""
+    outputs of the layers before it as already recalibrated. ``model`` is a chain of layers, as
+    ``fer.model.build_model`` makes; the views' features are kept in memory after each pooling layer, and
+    each batch-norm layer's input is computed from the last of them, ``batch`` views at a time (the
+    full-resolution features would take gigabytes and cost more to write than to recompute)."""
     import keras
 
-    views = np.concatenate([x, x[:, :, ::-1]])
-    for layer in [lay for lay in model.layers if isinstance(lay, keras.layers.BatchNormalization)]:
-        upstream = keras.Model(model.input, layer.input)
-        count, total, squares = 0, 0.0, 0.0
-        for start in range(0, len(views), batch):
-            features = keras.ops.convert_to_numpy(upstream(views[start : start + batch], training=False))
-            features = features.reshape(-1, features.shape[-1]).astype(np.float64)
-            count, total, squares = count + len(features), total + features.sum(0), squares + (features**2).sum(0)
-        mean = total / count
-        layer.moving_mean.assign(mean.astype(np.float32))
-        layer.moving_variance.assign(np.maximum(squares / count - mean**2, 0.0).astype(np.float32))
+    kept, path = np.concatenate([x, x[:, :, ::-1]]), []
+    norms = [lay for lay in model.layers if isinstance(lay, keras.layers.BatchNormalization)]
+    for before, layer in zip(model.layers, model.layers[1 : model.layers.index(norms[-1]) + 1] if norms else []):
+        if layer.input is not before.output:
+            raise ValueError(f"batch-norm recalibration needs a chain of layers: {layer.name} follows {before.name}")
+        if isinstance(layer, keras.layers.BatchNormalization):
+            count, total, squares = 0, 0.0, 0.0
+            for part in _through(path, kept, batch):
+                flat = part.reshape(-1, part.shape[-1])
+                count += len(flat)
+                total = total + flat.sum(0, dtype=np.float64)
+                squares = squares + np.einsum("ij,ij->j", flat, flat, dtype=np.float64)
+            mean = total / count
+            layer.moving_mean.assign(mean.astype(np.float32))
+            layer.moving_variance.assign(np.maximum(squares / count - mean**2, 0.0).astype(np.float32))
+        path.append(layer)
+        if isinstance(layer, keras.layers.MaxPooling2D):
+            kept, path = np.concatenate(list(_through(path, kept, batch))), []
+
+
+def _through(layers: list, x: np.ndarray, batch: int):
+    """``x`` through a chain of ``layers`` (none: ``x`` as it is), compiled as one network for inference,
+    ``batch`` rows at a time: yields each batch's output."""
+    import keras
+
+    network = keras.Model(layers[0].input, layers[-1].output) if layers else None
+    for start in range(0, len(x), batch):
+        yield network.predict_on_batch(x[start : start + batch]) if network else x[start : start + batch]
 
 
 @contextmanager

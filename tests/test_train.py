@@ -202,6 +202,21 @@ def test_batchnorm_recalibration_normalises_every_layer_over_the_faces_and_their
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(learnt, network.trainable_weights))
 
 
+def test_batchnorm_recalibration_refuses_a_network_that_is_not_a_chain():
+    """Its layer-after-layer pass is only exact for a chain; a batch norm after a branch (a residual sum) is
+    refused with the layer named, not miscomputed."""
+    import keras
+
+    from fer.train import recalibrate_batchnorm
+
+    face = keras.Input((48, 48, 1))
+    features = keras.layers.Conv2D(4, 3, padding="same", name="conv")(face)
+    summed = keras.layers.Add(name="sum")([features, keras.layers.ReLU(name="relu")(features)])
+    network = keras.Model(face, keras.layers.BatchNormalization(name="bn")(summed))
+    with pytest.raises(ValueError, match="chain of layers: sum follows"):
+        recalibrate_batchnorm(network, np.zeros((4, 48, 48, 1), np.float32))
+
+
 def test_the_weight_average_of_the_last_epochs_is_their_mean_and_survives_a_resume(tmp_path):
     """--average-last 2 over 3 epochs: average.keras holds the mean of the weights after epochs 2 and 3, the
     same whether the run went in one go or stopped after each epoch."""
