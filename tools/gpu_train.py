@@ -83,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
         trainer.compile(optimizer=opt, loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"])
 
-    history, best = [], 0.0
+    history, best, best_weights = [], 0.0, None
 
     def epoch_done(epoch: int, fit, seconds: float) -> None:
-        nonlocal best
+        nonlocal best, best_weights
         plain = network.predict(x_val, batch_size=1024, verbose=0).astype(np.float32)
         mirror = network.predict(x_val[:, :, ::-1], batch_size=1024, verbose=0).astype(np.float32)
         row = {
@@ -96,10 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         history.append(row)
         print(json.dumps(row), flush=True)
-        if row["val_accuracy_mirrored"] > best:
-            best = row["val_accuracy_mirrored"]
-            if epoch % args.checkpoint_every == 0 or epoch + 1 >= planned:
-                float32_copy(network).save(out / "best.keras")  # loads under TensorFlow here
+        if row["val_accuracy_mirrored"] > best:  # kept in memory; written every few epochs and at the end
+            best, best_weights = row["val_accuracy_mirrored"], network.get_weights()
+        if best_weights is not None and (epoch % args.checkpoint_every == 0 or epoch + 1 >= planned):
+            kept = float32_copy(network)
+            kept.set_weights(best_weights)
+            kept.save(out / "best.keras")  # loads under TensorFlow here
+            best_weights = None
         (out / "history.json").write_text(json.dumps(history))
 
     # 1. one warm-up epoch (linear ramp to the peak learning rate), timed
