@@ -1,0 +1,24 @@
+"""tools/compare_models.py, which decides whether a candidate network ships: the shipped fast mode against
+its own file (the same classifier twice: no face differs), and its exact McNemar test."""
+
+import math
+
+from tools.compare_models import main, mcnemar_p
+
+from .conftest import ROOT
+
+
+def test_mcnemar_p_is_the_exact_two_sided_binomial_tail():
+    assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(5, 5) == 1.0
+    assert math.isclose(mcnemar_p(10, 0), 2 / 2**10) and mcnemar_p(10, 0) == mcnemar_p(0, 10)
+    assert math.isclose(mcnemar_p(9, 1), 2 * 11 / 2**10)  # 10 faces, 1 or fewer for one side, either side
+    assert 0.05 < mcnemar_p(97, 73) < 0.1  # the candidate of the model card's consistent distillation: not proof
+
+
+def test_a_classifier_against_itself_differs_on_no_face(fer2013_csv, samples, capsys):
+    shipped = str(ROOT / "models" / "fer_cnn.tflite")
+    assert main([str(fer2013_csv), "fast", shipped, "--samples", str(samples)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    fast, same = lines[0].split(": ", 1)[1], lines[1].split(": ", 1)[1]
+    assert fast == same and "PublicTest" in fast and "disgust recall" in fast and "/9 (missed:" in fast
+    assert lines[2] == f"{shipped} against fast: 0 faces only it gets right, 0 only fast, McNemar p = 1.000"
