@@ -346,7 +346,7 @@ def _output_folder(text: str) -> str:
 
 # Training settings with a range of their own; other numbers must be finite and >= 0 (0 = off or "all").
 _TRAIN_TYPES = {
-    "epochs": _count, "batch_size": _count, "widths": _count, "convs": _count,
+    "epochs": _count, "batch_size": _count, "check_every": _count, "widths": _count, "convs": _count,
     "learning_rate": _positive,
     "seed": _number(int, 0, 2**32 - 1, with_low=True),
     "momentum": _number(float, 0, 1, with_low=True, with_high=False),

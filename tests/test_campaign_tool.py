@@ -76,3 +76,20 @@ def test_the_trainer_runs_at_the_lowest_priority_in_a_session_of_its_own(tmp_pat
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_status_and_plot_read_a_history_with_unchecked_epochs(tmp_path, monkeypatch, capsys):
+    """Epochs that --check-every leaves unchecked have blank accuracies: the best and the last figure come
+    from the checked ones."""
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    (tmp_path / "fast-sgd").mkdir()
+    header = "epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at"
+    rows = ["0,0.01,1.5,0.4,,,100.0,t", "1,0.01,1.4,0.5,0.6,0.61,150.0,t", "2,0.01,1.3,0.55,0.58,0.59,150.0,t",
+            "3,0.01,1.2,0.6,,,100.0,t"]
+    (tmp_path / "fast-sgd" / "history.csv").write_text("\n".join([header, *rows]) + "\n")
+    assert campaign.status("fast-sgd") == 0
+    out = capsys.readouterr().out
+    assert "best PublicTest (mirrored) 61.00% at epoch 1" in out and "last checked epoch (2) 59.00%" in out
+    assert "4 of 150 epochs" in out
+    assert campaign.plot("fast-sgd") == 0
+    assert (tmp_path / "fast-sgd" / "history.png").stat().st_size > 0

@@ -307,3 +307,27 @@ def test_teacher_networks_train_from_the_command_line_and_a_missing_one_is_a_one
     assert missing.returncode == 2 and "Traceback" not in missing.stderr and "none.keras: no such file" in missing.stderr
     both = run_cli(*args, "--teacher-networks", str(tmp_path / "teacher.keras"), "--teacher", "fast")
     assert both.returncode == 2 and "Traceback" not in both.stderr and "choose one teacher" in both.stderr
+
+
+def test_check_every_checks_every_nth_epoch_and_every_one_of_the_last_third(tmp_path):
+    """--check-every 4 over 6 epochs: epoch 3 (the fourth) is checked, 0-2 are not (blank accuracy in the
+    history), 4-5 are (the schedule's last third); the best network is chosen among the checked ones, across
+    a resume."""
+    rng = np.random.default_rng(6)
+    rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(32)]
+    rows += [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(14)]
+    data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
+    args = ["train", "--data", str(data), "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "16", "--epochs", "6"]
+    args += ["--check-every", "4", "--checkpoints", str(tmp_path / "ck"), "--out", str(tmp_path / "out")]
+    first = run_cli(*args, "--stop-after", "3")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert not (tmp_path / "ck" / "best.keras").exists()  # nothing checked yet, so nothing kept
+    second = run_cli(*args)
+    assert second.returncode == 0, second.stderr[-2000:]
+    logged = [line.split(",") for line in (tmp_path / "ck" / "history.csv").read_text().strip().splitlines()[1:]]
+    assert [row[0] for row in logged] == ["0", "1", "2", "3", "4", "5"]
+    assert [bool(row[5]) for row in logged] == [False, False, False, True, True, True]
+    assert all(bool(row[4]) == bool(row[5]) for row in logged)
+    summary = json.loads(second.stdout[second.stdout.index("{") :])
+    assert summary["best_val_accuracy_mirrored"] == pytest.approx(max(float(row[5]) for row in logged[3:]), abs=1e-5)
+    assert (tmp_path / "ck" / "best.keras").exists()
