@@ -63,10 +63,11 @@ def test_the_accurate_member_is_the_recipe_on_the_vgg_sized_network(tmp_path):
     ]
 
 
-def test_the_queue_never_reruns_the_shipped_campaign():
-    """A replaced machine has no history: `make campaign` must start the next network, not fast-sgd again."""
-    assert "fast-sgd" not in campaign.QUEUE
-    assert campaign.QUEUE[0] == "accurate-vgg" and set(campaign.QUEUE) <= set(campaign.RECIPES)
+def test_on_a_replaced_machine_the_queue_starts_the_vgg_network_not_the_shipped_one(tmp_path, monkeypatch):
+    """A replaced machine has an empty cache: `make campaign` must not train the shipped fast-sgd again."""
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    assert campaign.current() == "accurate-vgg"
+    assert "fast-sgd" not in campaign.QUEUE and set(campaign.QUEUE) <= set(campaign.RECIPES)
 
 
 def test_the_trainer_runs_at_the_lowest_priority_in_a_session_of_its_own(tmp_path):
