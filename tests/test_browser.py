@@ -122,10 +122,16 @@ def _webrtc_button(page, name: str):
 
 
 def _wait(predicate, timeout: float = 30.0, every: float = 0.25):
+    """Poll ``predicate`` until it holds. An element it reads that is not on the page yet (mid-rerun on a busy
+    machine: CI once waited 30 s in one read of the live panel, and the failure skipped the second START
+    click) counts as "not yet", not as a failure."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if predicate():
-            return True
+        try:
+            if predicate():
+                return True
+        except playwright.TimeoutError:
+            pass
         time.sleep(every)
     return False
 
@@ -203,7 +209,10 @@ def _click_until(page, name: str, done, timeout: float) -> bool:
     if button.is_visible():  # else the click did land and the connection is slow: only wait longer
         print(f"{name} clicked again: the first click was lost")
         button.click(timeout=60_000)
-    return _wait(done, timeout=timeout)
+    if _wait(done, timeout=timeout):
+        return True
+    print(f"after {name}, the page read:\n" + page.locator("body").inner_text(timeout=10_000)[:3000])
+    return False
 
 
 def _start(page, started) -> bool:
