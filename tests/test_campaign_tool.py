@@ -99,3 +99,33 @@ def test_status_and_plot_read_a_history_with_unchecked_epochs(tmp_path, monkeypa
     assert "4 of 150 epochs" in out
     assert campaign.plot("fast-sgd") == 0
     assert (tmp_path / "fast-sgd" / "history.png").stat().st_size > 0
+
+
+def test_the_distilled_cycle_waits_for_its_teacher_then_keeps_its_own_copies(tmp_path, monkeypatch):
+    """fast-distil's teachers are accurate-vgg's best network, once that campaign has run all its epochs, and
+    the shipped fast network; both are copied at the first start, so a resume reads the same files."""
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    shipped, vgg = tmp_path / "shipped.keras", tmp_path / "accurate-vgg" / "best.keras"
+    monkeypatch.setattr(campaign, "SHIPPED_MODEL", shipped)
+    shipped.write_bytes(b"fast weights")
+    vgg.parent.mkdir()
+    vgg.write_bytes(b"vgg weights")
+    header = "epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at"
+    row = "{},0.01,1.0,0.5,0.5,0.5,100.0,2026-12-01T00:00:00"
+    history = vgg.parent / "history.csv"
+    history.write_text("\n".join([header, *(row.format(e) for e in range(119))]) + "\n")
+    folder = tmp_path / "fast-distil"
+    assert campaign.start("fast-distil", shipped) == 2  # 119 of 120 epochs: not yet
+    assert not (folder / "teacher_accurate-vgg.keras").exists()
+
+    history.write_text("\n".join([header, *(row.format(e) for e in range(120))]) + "\n")
+    command = campaign.train_command("fast-distil", tmp_path / "data.npz.xz", folder)
+    teachers = command[command.index("--teacher-networks") + 1 : command.index("--teacher-weight")]
+    assert teachers == [str(folder / "teacher_accurate-vgg.keras"), str(folder / "init.keras")]
+    assert command[command.index("--init-from") + 1] == str(folder / "init.keras")
+    assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
+    vgg.write_bytes(b"a later network")
+    assert campaign.train_command("fast-distil", tmp_path / "data.npz.xz", folder) == command
+    assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
+    # In the queue, right after its teacher.
+    assert campaign.QUEUE.index("fast-distil") == campaign.QUEUE.index("accurate-vgg") + 1
