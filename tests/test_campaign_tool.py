@@ -44,6 +44,8 @@ def test_make_campaign_goes_through_the_queue(tmp_path, monkeypatch):
     epochs_done(first, campaign.planned_epochs(first) - 1)
     assert campaign.current() == first  # one epoch short: resumed, not left
     epochs_done(first, campaign.planned_epochs(first))
+    assert campaign.current() == first  # stopped before its weight average was scored: resumed to score it
+    (tmp_path / first / "average.keras").write_bytes(b"the mean of its last epochs")
     assert campaign.current() == second
 
 
@@ -119,6 +121,8 @@ def test_the_distilled_cycle_waits_for_its_teacher_then_keeps_its_own_copies(tmp
     assert not (folder / "teacher_accurate-vgg.keras").exists()
 
     history.write_text("\n".join([header, *(row.format(e) for e in range(120))]) + "\n")
+    assert campaign.start("fast-distil", shipped) == 2  # all epochs, but its weight average not yet scored
+    (vgg.parent / "average.keras").write_bytes(b"averaged weights")
     command = campaign.train_command("fast-distil", tmp_path / "data.npz.xz", folder)
     teachers = command[command.index("--teacher-networks") + 1 : command.index("--teacher-weight")]
     assert teachers == [str(folder / "teacher_accurate-vgg.keras"), str(folder / "init.keras")]

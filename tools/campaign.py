@@ -4,8 +4,8 @@
     .venv/bin/python tools/campaign.py status                     # epochs done, best PublicTest, time left
     .venv/bin/python tools/campaign.py plot                       # history.png: PublicTest per epoch
 
-Without ``--name``, each works on the first campaign of ``QUEUE`` that has not run all its epochs, so
-``make campaign`` goes on to the next once one has finished.
+Without ``--name``, each works on the first campaign of ``QUEUE`` not finished (all its epochs run and its
+weight average scored), so ``make campaign`` goes on to the next once one has finished.
 
 Training runs at the lowest CPU priority (nice 19, and its session's autogroup too), so the rest of a
 session keeps the machine. Its state lives outside the work tree, under ``~/.cache/fer/campaign/<name>/`` (a
@@ -135,11 +135,9 @@ def _network(placeholder: str, folder: Path) -> Path:
     copy = folder / ("init.keras" if key == "shipped" else f"teacher_{key}.keras")
     if not copy.exists():
         source = SHIPPED_MODEL if key == "shipped" else HOME / key / "best.keras"
-        if key != "shipped":
-            # finished: all its epochs run, and its trainer gone (after the last epoch it still scores the
-            # weight average, which may become best.keras)
-            if (done := len(_history(HOME / key))) < planned_epochs(key) or _pid(HOME / key):
-                raise NotReady(f"it needs the finished {key} campaign ({done} of {planned_epochs(key)} epochs run)")
+        if key != "shipped" and not finished(key):
+            done = len(_history(HOME / key))
+            raise NotReady(f"it needs the finished {key} campaign ({done} of {planned_epochs(key)} epochs run, or still running)")
         shutil.copyfile(source, copy)
     return copy
 
@@ -209,9 +207,22 @@ def planned_epochs(name: str) -> int:
     return int(RECIPES[name][RECIPES[name].index("--epochs") + 1])
 
 
+def finished(name: str) -> bool:
+    """All its epochs run, its weight average scored (``average.keras``; after the last epoch the trainer
+    still scores it, and it may become ``best.keras``) where the recipe averages, and its trainer gone."""
+    folder = HOME / name
+    averages = "--average-last" in RECIPES[name]
+    return (
+        len(_history(folder)) >= planned_epochs(name)
+        and (not averages or (folder / "average.keras").exists())
+        and _pid(folder) is None
+    )
+
+
 def current() -> str:
-    """The campaign of the moment: the first in ``QUEUE`` that has not run all its epochs (else the last)."""
-    return next((name for name in QUEUE if len(_history(HOME / name)) < planned_epochs(name)), QUEUE[-1])
+    """The campaign of the moment: the first in ``QUEUE`` not finished (else the last); one stopped between
+    its last epoch and its weight average resumes to score that average."""
+    return next((name for name in QUEUE if not finished(name)), QUEUE[-1])
 
 
 def status(name: str) -> int:
