@@ -30,20 +30,22 @@ def test_a_campaign_from_scratch_has_no_starting_network(tmp_path):
     assert not (tmp_path / "fast-sgd" / "init.keras").exists()
 
 
+def _epochs_done(home: Path, name: str, count: int) -> None:
+    """A history.csv in ``home / name`` with ``count`` epochs run."""
+    (home / name).mkdir(exist_ok=True)
+    rows = [f"{epoch},0.01,1.0,0.5,0.5,0.5,100.0,2026-12-01T00:00:00" for epoch in range(count)]
+    header = "epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at"
+    (home / name / "history.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
 def test_make_campaign_goes_through_the_queue(tmp_path, monkeypatch):
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     first, second = campaign.QUEUE[:2]
     assert campaign.current() == first  # nothing run yet
 
-    def epochs_done(name: str, count: int) -> None:
-        (tmp_path / name).mkdir(exist_ok=True)
-        rows = [f"{epoch},0.01,1.0,0.5,0.5,0.5,100.0,2026-12-01T00:00:00" for epoch in range(count)]
-        header = "epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at"
-        (tmp_path / name / "history.csv").write_text("\n".join([header, *rows]) + "\n")
-
-    epochs_done(first, campaign.planned_epochs(first) - 1)
+    _epochs_done(tmp_path, first, campaign.planned_epochs(first) - 1)
     assert campaign.current() == first  # one epoch short: resumed, not left
-    epochs_done(first, campaign.planned_epochs(first))
+    _epochs_done(tmp_path, first, campaign.planned_epochs(first))
     assert campaign.current() == first  # stopped before its weight average was scored: resumed to score it
     (tmp_path / first / "average.keras").write_bytes(b"the mean of its last epochs")
     assert campaign.current() == second
@@ -110,17 +112,13 @@ def test_the_distilled_cycle_waits_for_its_teacher_then_keeps_its_own_copies(tmp
     shipped, vgg = tmp_path / "shipped.keras", tmp_path / "accurate-vgg" / "best.keras"
     monkeypatch.setattr(campaign, "SHIPPED_MODEL", shipped)
     shipped.write_bytes(b"fast weights")
-    vgg.parent.mkdir()
+    _epochs_done(tmp_path, "accurate-vgg", 119)
     vgg.write_bytes(b"vgg weights")
-    header = "epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at"
-    row = "{},0.01,1.0,0.5,0.5,0.5,100.0,2026-12-01T00:00:00"
-    history = vgg.parent / "history.csv"
-    history.write_text("\n".join([header, *(row.format(e) for e in range(119))]) + "\n")
     folder = tmp_path / "fast-distil"
     assert campaign.start("fast-distil", shipped) == 2  # 119 of 120 epochs: not yet
     assert not (folder / "teacher_accurate-vgg.keras").exists()
 
-    history.write_text("\n".join([header, *(row.format(e) for e in range(120))]) + "\n")
+    _epochs_done(tmp_path, "accurate-vgg", 120)
     assert campaign.start("fast-distil", shipped) == 2  # all epochs, but its weight average not yet scored
     (vgg.parent / "average.keras").write_bytes(b"averaged weights")
     command = campaign.train_command("fast-distil", tmp_path / "data.npz.xz", folder)

@@ -124,7 +124,7 @@ def _pid(folder: Path) -> int | None:
 
 
 class NotReady(Exception):
-    """A recipe's network is not there yet (a teacher campaign that has not run all its epochs)."""
+    """A recipe's network is not there yet: a teacher campaign not ``finished``."""
 
 
 def _network(placeholder: str, folder: Path) -> Path:
