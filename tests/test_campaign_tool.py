@@ -2,7 +2,11 @@
 
 import filecmp
 import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tools import campaign
 
@@ -48,6 +52,25 @@ def test_make_campaign_goes_through_the_queue(tmp_path, monkeypatch):
     _epochs_done(tmp_path, first, campaign.planned_epochs(first))
     assert campaign.current() == first  # stopped before its weight average was scored: resumed to score it
     (tmp_path / first / "average.keras").write_bytes(b"the mean of its last epochs")
+    assert campaign.current() == second
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads a trainer's command line from /proc")
+def test_a_campaign_whose_trainer_still_runs_is_not_finished(tmp_path, monkeypatch):
+    """After its last epoch the trainer still scores the weight average; while it runs, the queue waits."""
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    first, second = campaign.QUEUE[:2]
+    _epochs_done(tmp_path, first, campaign.planned_epochs(first))
+    (tmp_path / first / "average.keras").write_bytes(b"the mean of its last epochs")
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "-m", "fer", "train"])
+    try:
+        (tmp_path / first / "pid").write_text(str(trainer.pid))
+        assert not campaign.finished(first)
+        assert campaign.current() == first
+    finally:
+        trainer.kill()
+        trainer.wait()
+    assert campaign.finished(first)
     assert campaign.current() == second
 
 
