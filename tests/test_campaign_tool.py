@@ -81,6 +81,24 @@ def test_the_second_seed_differs_from_the_first_only_in_its_seed(tmp_path):
     assert campaign.RECIPES["fast-sgd"][campaign.RECIPES["fast-sgd"].index("--seed") + 1] == "73"
 
 
+def test_the_long_distillation_is_the_recipe_from_random_weights_with_fast_distils_teachers(tmp_path, monkeypatch):
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
+    (tmp_path / "shipped.keras").write_bytes(b"fast weights")
+    _epochs_done(tmp_path, "accurate-vgg", 120)
+    (tmp_path / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
+    (tmp_path / "accurate-vgg" / "average.keras").write_bytes(b"averaged weights")
+    a = campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", tmp_path / "a")
+    long = campaign.train_command("fast-distil-long", tmp_path / "data.npz.xz", tmp_path / "a")
+    assert "--init-from" not in long
+    start, end = long.index("--teacher-networks"), long.index("--teacher-weight") + 2
+    assert long[start:end] == ["--teacher-networks", str(tmp_path / "a" / "teacher_accurate-vgg.keras"),
+                               str(tmp_path / "a" / "init.keras"), "--teacher-weight", "0.5"]
+    rest = long[:start] + long[end:]
+    assert [(x, y) for x, y in zip(a, rest) if x != y] == [("73", "79")] and len(rest) == len(a)
+    assert campaign.QUEUE.index("fast-distil-long") == campaign.QUEUE.index("fast-distil") + 1
+
+
 def test_the_accurate_member_is_the_recipe_on_the_vgg_sized_network(tmp_path):
     a = campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", tmp_path / "a")
     v = campaign.train_command("accurate-vgg", tmp_path / "data.npz.xz", tmp_path / "a")
