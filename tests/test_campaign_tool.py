@@ -172,3 +172,25 @@ def test_the_distilled_cycle_waits_for_its_teacher_then_keeps_its_own_copies(tmp
     assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
     # In the queue, right after its teacher.
     assert campaign.QUEUE.index("fast-distil") == campaign.QUEUE.index("accurate-vgg") + 1
+
+
+def test_a_start_records_its_trainer_and_says_whether_it_resumes(tmp_path, monkeypatch, capsys):
+    """The trainer is a real child process (one that exits at once); its pid is what `status` later reads."""
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    data = tmp_path / "data.npz.xz"
+    data.write_bytes(b"")
+    started = []
+
+    def launch(command, log, env):
+        started.append(subprocess.Popen([sys.executable, "-c", "pass"]))
+        return started[-1]
+
+    monkeypatch.setattr(campaign, "launch", launch)
+    assert campaign.start("fast-sgd-b", data) == 0
+    assert "from epoch 0;" in capsys.readouterr().out
+    assert (tmp_path / "fast-sgd-b" / "pid").read_text() == str(started[-1].pid)
+    started[-1].wait()
+    _epochs_done(tmp_path, "fast-sgd-b", 3)
+    assert campaign.start("fast-sgd-b", data) == 0
+    assert "resuming after epoch 3;" in capsys.readouterr().out
+    started[-1].wait()

@@ -197,7 +197,9 @@ def start(name: str, data: Path) -> int:
     with open(folder / "train.log", "ab") as log:
         proc = launch(command, log, env)
     (folder / "pid").write_text(str(proc.pid))
-    print(f"{name}: started (pid {proc.pid}), resuming after epoch {len(_history(folder))}; state in {folder}")
+    done = len(_history(folder))
+    where = f"resuming after epoch {done}" if done else "from epoch 0"
+    print(f"{name}: started (pid {proc.pid}), {where}; state in {folder}")
     return 0
 
 
