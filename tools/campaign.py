@@ -101,8 +101,8 @@ RECIPES = {
     + ["--init-from", "{shipped}", "--teacher-networks", "{accurate-vgg}", "{shipped}", "--teacher-weight", "0.5"],
     # The same two teachers over fast-sgd's whole schedule from random weights (150 epochs, seed 79):
     # fast-distil, a 30-epoch second cycle, ended at 69.69% in the fast mode, level with the plain and the
-    # pair-distilled second cycles (69.5-69.8%), so a cycle from the shipped weights cannot leave their basin;
-    # a student distilled from its first step can (2026-12-02).
+    # pair-distilled second cycles (69.5-69.8%): a cycle from the shipped weights stays in their basin; this
+    # measures whether a student distilled from its first step ends anywhere else (2026-12-02).
     "fast-distil-long": changed(FAST_SGD, seed="79")
     + ["--teacher-networks", "{accurate-vgg}", "{shipped}", "--teacher-weight", "0.5"],
 }
