@@ -62,14 +62,18 @@ def test_a_campaign_whose_trainer_still_runs_is_not_finished(tmp_path, monkeypat
     first, second = campaign.QUEUE[:2]
     _epochs_done(tmp_path, first, campaign.planned_epochs(first))
     (tmp_path / first / "average.keras").write_bytes(b"the mean of its last epochs")
-    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "-m", "fer", "train"])
+    code = "import time; print('up', flush=True); time.sleep(120)"
+    trainer = subprocess.Popen([sys.executable, "-c", code, "-m", "fer", "train"], stdout=subprocess.PIPE)
     try:
+        # Popen returns once the child has called exec, before the kernel has laid out its new command line
+        # (/proc/<pid>/cmdline reads empty for that moment); a line from the child's own code comes after.
+        assert trainer.stdout.readline() == b"up\n"
         (tmp_path / first / "pid").write_text(str(trainer.pid))
         assert not campaign.finished(first)
         assert campaign.current() == first
     finally:
         trainer.kill()
-        trainer.wait()
+        trainer.communicate()
     assert campaign.finished(first)
     assert campaign.current() == second
 
