@@ -72,16 +72,21 @@ def _is_token(value: object) -> bool:
     return isinstance(value, str) and _TOKEN.fullmatch(value) is not None
 
 
+WORD_JOINER = "\u2060"  # invisible, zero width
+
+
 def clean_title(title: str) -> str:
     """A room title as stored: one line of at most 200 characters. Control characters (NUL, escape, DEL, the
-    C1 range) and lone surrogates are removed; tabs, line breaks and other whitespace become spaces, one in a row."""
-    kept = (" " if ch.isspace() else "" if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in str(title))
+    C1 range), lone surrogates and the word joiner (U+2060, invisible; ``markdown_escaped`` adds its own, so a
+    rendered title minus word joiners is the title again) are removed; tabs, line breaks and other whitespace
+    become spaces, one in a row."""
+    kept = (" " if ch.isspace() else "" if ch == WORD_JOINER or unicodedata.category(ch) in ("Cc", "Cs") else ch
+            for ch in str(title))
     return re.sub(" {2,}", " ", "".join(kept)).strip()[:200]
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _AUTOLINK_BREAK = re.compile(r"(?=[.:@])")
-WORD_JOINER = "\u2060"  # invisible, zero width
 
 
 def markdown_escaped(text: str) -> str:

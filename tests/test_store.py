@@ -169,6 +169,8 @@ def test_control_characters_are_removed_from_titles(store):
     (invisible to the teacher) should not stop the class from starting."""
     code, _ = store.create_room("Physics\x00 101,\tTuesday\r\n\x1b[31mred\x7f\x85 \u200bend\ud800 ")
     assert store.room(code).title == "Physics 101, Tuesday [31mred \u200bend"
+    code, _ = store.create_room("Physics\u2060 101 \u2060")  # the word joiner marks our own escapes
+    assert store.room(code).title == "Physics 101"
     code, _ = store.create_room("\x00\x01\x02")
     assert store.room(code).title == ""
     code, _ = store.create_room("Ünïcödé 数学 😀 " + "x" * 300)
@@ -233,7 +235,7 @@ def test_any_title_renders_as_itself():
     import html
 
     markdown_it = pytest.importorskip("markdown_it")
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import example, given, settings, strategies as st
 
     from fer.store import WORD_JOINER, clean_title, markdown_escaped
 
@@ -242,6 +244,7 @@ def test_any_title_renders_as_itself():
 
     @settings(max_examples=300, deadline=None)
     @given(st.text(alphabet, max_size=60))
+    @example("\u2060")  # found by this test on 2026-12-02
     def check(typed):
         text = clean_title(typed)
         rendered = md.render(markdown_escaped(text))
