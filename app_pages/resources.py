@@ -266,23 +266,19 @@ def stream_admission(key: str, weight: int = 1) -> Admission:
     ``LIVE_VIEWER_WEIGHT``). When the server's streams leave no room for it (``settings().max_streams``) and
     this page holds none of them, it says so and stops the page there: the streamer (START, the camera) is
     not shown, or, if START was just pressed, not started."""
-    slots, limit, name = stream_slots(), stream_limit(), f"stream_slot_{key}"
-    token = st.session_state.get(name)
+    slots, limit = stream_slots(), stream_limit()
+    # One token per page and stream, recorded before any slot is taken under it: a run cut short by the next
+    # rerun right after `take` (the START click's reruns overlap on a busy server) leaves a slot the next run
+    # finds as its own, where a token made afresh each START was refused by its own orphan (full, 1 stream).
+    token = st.session_state.setdefault(f"stream_slot_{key}", f"{key}:{uuid.uuid4().hex}")
     # streamlit-webrtc keeps its context under the key; its state is what the browser last said (START
     # pressed: signalling, then playing), set by the component's callback before this run.
     state = getattr(st.session_state.get(key), "state", None)
     wants = bool(state and (state.playing or state.signalling))
-    if token is not None and not (wants and slots.holds(token)):
+    if not wants:
         slots.release(token)
-        token = None
-    if wants and token is None:
-        token = f"{key}:{uuid.uuid4().hex}"
-        if not slots.take(token, limit, weight):
-            token = None
-    if token is not None:
-        st.session_state[name] = token
+    elif slots.take(token, limit, weight):  # a no-op while it holds the slot; again after its peer failed
         return Admission(slots, token)
-    st.session_state.pop(name, None)
     if not wants and slots.room(limit, weight):
         return Admission(slots, None)
     active = slots.active()

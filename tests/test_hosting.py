@@ -130,6 +130,17 @@ def test_start_pressed_while_the_server_filled_up_is_refused(max_streams):
     assert "live" not in at.session_state  # the refused START is forgotten: no peer is made for it
 
 
+def test_a_start_whose_run_was_cut_short_after_taking_the_slot_is_not_refused_by_it(max_streams):
+    """START's reruns overlap on a busy server: one run takes the slot and the next stops it before it ends.
+    The next run must find that slot its own (the browser suite once read "full (1 stream)" after START)."""
+    at = AppTest.from_file(LIVE_PAGE, default_timeout=TIMEOUT).run()
+    assert max_streams.take(at.session_state["stream_slot_live"], 1, 5)  # the run cut short
+    _press(at, "live")
+    assert not at.exception and not at.error and _components(at) == 1 and max_streams.active() == 1
+    _press(at, "live", signalling=False)  # STOP gives it back
+    assert max_streams.active() == 0
+
+
 def test_a_full_server_refuses_a_student_after_the_consent(max_streams):
     from fer.store import Store
 
