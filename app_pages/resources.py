@@ -182,11 +182,6 @@ class StreamSlots:
         with self._lock:
             self._held.pop(token, None)
 
-    def holds(self, token: str | None) -> bool:
-        with self._lock:
-            self._prune()
-            return token in self._held
-
     def active(self) -> int:
         with self._lock:
             self._prune()
@@ -275,12 +270,13 @@ def stream_admission(key: str, weight: int = 1) -> Admission:
     # pressed: signalling, then playing), set by the component's callback before this run.
     state = getattr(st.session_state.get(key), "state", None)
     wants = bool(state and (state.playing or state.signalling))
-    if not wants:
+    if wants:
+        if slots.take(token, limit, weight):  # a no-op while it holds the slot; again after its peer failed
+            return Admission(slots, token)
+    else:
         slots.release(token)
-    elif slots.take(token, limit, weight):  # a no-op while it holds the slot; again after its peer failed
-        return Admission(slots, token)
-    if not wants and slots.room(limit, weight):
-        return Admission(slots, None)
+        if slots.room(limit, weight):
+            return Admission(slots, None)
     active = slots.active()
     st.session_state.pop(key, None)  # forget the refused START: the next run starts from a fresh streamer
     st.error(f"This server is full right now ({active} stream{'' if active == 1 else 's'}); try again in a few minutes.")
