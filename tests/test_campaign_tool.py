@@ -112,6 +112,13 @@ def test_the_accurate_member_is_the_recipe_on_the_vgg_sized_network(tmp_path):
     ]
 
 
+def test_the_second_vgg_sized_member_differs_from_the_first_by_its_seed_alone_and_precedes_the_second_fast_seed(tmp_path):
+    v = campaign.train_command("accurate-vgg", tmp_path / "data.npz.xz", tmp_path / "a")
+    b = campaign.train_command("accurate-vgg-b", tmp_path / "data.npz.xz", tmp_path / "a")
+    assert [(x, y) for x, y in zip(v, b) if x != y] == [("77", "80")] and len(v) == len(b)
+    assert campaign.QUEUE.index("fast-distil-long") < campaign.QUEUE.index("accurate-vgg-b") < campaign.QUEUE.index("fast-sgd-b")
+
+
 def test_on_a_replaced_machine_the_queue_starts_the_vgg_network_not_the_shipped_one(tmp_path, monkeypatch):
     """A replaced machine has an empty cache: `make campaign` must not train the shipped fast-sgd again."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
