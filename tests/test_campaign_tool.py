@@ -146,13 +146,15 @@ def test_status_and_plot_read_a_history_with_unchecked_epochs(tmp_path, monkeypa
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     (tmp_path / "fast-sgd").mkdir()
     header = "epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at"
-    rows = ["0,0.01,1.5,0.4,,,100.0,t", "1,0.01,1.4,0.5,0.6,0.61,150.0,t", "2,0.01,1.3,0.55,0.58,0.59,150.0,t",
+    rows = ["0,0.01,1.5,0.4,,,100.0,t", "1,0.01,1.4,0.5,0.6,0.61,150.0,t", "2,0.01,1.3,0.55,0.58,0.59,950.0,t",
             "3,0.01,1.2,0.6,,,100.0,t"]
     (tmp_path / "fast-sgd" / "history.csv").write_text("\n".join([header, *rows]) + "\n")
     assert campaign.status("fast-sgd") == 0
     out = capsys.readouterr().out
     assert "best PublicTest (mirrored) 61.00% at epoch 1" in out and "last checked epoch (2) 59.00%" in out
     assert "4 of 150 epochs" in out
+    # epoch 2 spanned a pause: the estimate is the median epoch's (125 s), not the mean's (325 s)
+    assert "125 s per epoch lately; about 5.1 h left" in out
     assert campaign.plot("fast-sgd") == 0
     assert (tmp_path / "fast-sgd" / "history.png").stat().st_size > 0
 

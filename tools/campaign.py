@@ -21,6 +21,7 @@ import argparse
 import csv
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -253,8 +254,8 @@ def status(name: str) -> int:
         print(f"best PublicTest (mirrored) {float(best['val_accuracy_mirrored']):.2%} at epoch {best['epoch']}; "
               f"shipped {SHIPPED_FAST:.2%}; last checked epoch ({checked[-1]['epoch']}) {float(checked[-1]['val_accuracy_mirrored']):.2%}")
     if rows:
-        recent = rows[-5:]
-        per_epoch = sum(float(r["seconds"]) for r in recent) / len(recent)
+        # the median: an epoch that spanned a paused test suite (900+ s against 150) does not skew it
+        per_epoch = statistics.median(float(r["seconds"]) for r in rows[-5:])
         print(f"{per_epoch:.0f} s per epoch lately; about {(planned - len(rows)) * per_epoch / 3600:.1f} h left")
     print(f"candidate exported: {'yes' if (folder / 'candidate' / 'fer_cnn.tflite').exists() else 'no'}")
     return 0
