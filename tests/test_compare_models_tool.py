@@ -1,5 +1,5 @@
 """tools/compare_models.py, which decides whether a candidate network ships: the shipped fast mode against
-its own file (the same classifier twice: no face differs), and its exact McNemar test."""
+its own file (the same classifier twice: no face differs, class by class), and its exact McNemar test."""
 
 import math
 
@@ -21,4 +21,8 @@ def test_a_classifier_against_itself_differs_on_no_face(fer2013_csv, samples, ca
     lines = capsys.readouterr().out.splitlines()
     fast, same = lines[0].split(": ", 1)[1], lines[1].split(": ", 1)[1]
     assert fast == same and "PublicTest" in fast and "disgust recall" in fast and "/9 (missed:" in fast
-    assert lines[2] == f"{shipped} against fast: 0 faces only it gets right, 0 only fast, McNemar p = 1.000"
+    header, fast_recall, same_recall = (line.split() for line in lines[2:5])
+    assert header[-7:] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert fast_recall[0] == "fast" and same_recall[0] == shipped and fast_recall[1:] == same_recall[1:]
+    assert len(fast_recall) == 8 and all(value.endswith("%") for value in fast_recall[1:])
+    assert lines[5] == f"{shipped} against fast: 0 faces only it gets right, 0 only fast, McNemar p = 1.000"

@@ -7,7 +7,8 @@ Each argument after the data is a classifier: ``fast`` or ``accurate`` (the ship
 ``fer.assets.MODES``), a ``.tflite`` file (the fast mode's views: each face and its mirror), or files joined
 by ``+`` (the accurate mode's views over each file, averaged: an ensemble). For each it prints PublicTest
 accuracy, disgust recall, and how many of the nine labelled photos in ``../shared/samples`` it labels right
-(the app's photo path: detector, alignment, crop; a canary, not a test set). Then each against the first,
+(the app's photo path: detector, alignment, crop; a canary, not a test set); then every classifier's
+PublicTest recall of each class, a row each; then each against the first,
 face by face: how many faces only one of the two gets right, and the exact two-sided McNemar p-value (a
 gap of a few dozen faces out of 3,589 can be chance, and more so when the candidate is the best of several
 epochs picked on this same split). PublicTest only: PrivateTest is never read.
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         missed = [name for name, label in LABELLED_PHOTOS.items() if analyzer(load_image(samples / name)).faces[0].label != label]
         print(f"{spec}: PublicTest {right[spec].mean():.2%}, disgust recall {recall:.1%}, "
               f"photos {len(LABELLED_PHOTOS) - len(missed)}/{len(LABELLED_PHOTOS)} (missed: {', '.join(missed) or 'none'})", flush=True)
+    width = max(len(spec) for spec in right)
+    print("PublicTest recall by class".ljust(width), *(f"{name:>8}" for name in EMOTIONS))
+    for spec, hits in right.items():
+        print(spec.ljust(width), *(f"{hits[select.labels == k].mean():>8.1%}" for k in range(len(EMOTIONS))))
     first = args.classifiers[0]
     for spec in args.classifiers[1:]:
         only_first, only_other = int((right[first] & ~right[spec]).sum()), int((right[spec] & ~right[first]).sum())
