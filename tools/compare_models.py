@@ -29,6 +29,7 @@ from fer.assets import DEFAULT_MODEL, MODES  # noqa: E402
 from fer.classifier import EmotionClassifier  # noqa: E402
 from fer.data import load_dataset  # noqa: E402
 from fer.emotions import EMOTIONS  # noqa: E402
+from fer.evaluate import Report  # noqa: E402
 from fer.faces import AgreedDetector  # noqa: E402
 from fer.imageio import load_image  # noqa: E402
 from fer.pipeline import Analyzer  # noqa: E402
@@ -59,20 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     select = load_dataset(args.data).split("PublicTest")
-    samples, disgust = Path(args.samples), EMOTIONS.index("disgust")
-    right = {}
+    samples = Path(args.samples)
+    right, recall = {}, {}
     for spec in args.classifiers:
         model = classifier(spec)
-        right[spec] = model.predict_many(np.asarray(select.images)).argmax(1) == select.labels
-        recall = right[spec][select.labels == disgust].mean()
+        report = Report(select.labels, model.predict_many(np.asarray(select.images)).argmax(1))
+        right[spec], recall[spec] = report.labels == report.predicted, report.per_class_recall()
         analyzer = Analyzer(AgreedDetector(), model)
         missed = [name for name, label in LABELLED_PHOTOS.items() if analyzer(load_image(samples / name)).faces[0].label != label]
-        print(f"{spec}: PublicTest {right[spec].mean():.2%}, disgust recall {recall:.1%}, "
+        print(f"{spec}: PublicTest {right[spec].mean():.2%}, disgust recall {recall[spec]['disgust']:.1%}, "
               f"photos {len(LABELLED_PHOTOS) - len(missed)}/{len(LABELLED_PHOTOS)} (missed: {', '.join(missed) or 'none'})", flush=True)
     width = max(len(spec) for spec in right)
     print("PublicTest recall by class".ljust(width), *(f"{name:>8}" for name in EMOTIONS))
-    for spec, hits in right.items():
-        print(spec.ljust(width), *(f"{hits[select.labels == k].mean():>8.1%}" for k in range(len(EMOTIONS))))
+    for spec, by_class in recall.items():
+        print(spec.ljust(width), *(f"{'-' if r is None else format(r, '.1%'):>8}" for r in by_class.values()))
     first = args.classifiers[0]
     for spec in args.classifiers[1:]:
         only_first, only_other = int((right[first] & ~right[spec]).sum()), int((right[spec] & ~right[first]).sum())
