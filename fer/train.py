@@ -50,6 +50,9 @@ class TrainConfig:
     brightness: float = 0.2
     contrast: float = 0.2
     erasing: float = 0.0  # random erasing of a patch: the largest chance per image (0 = off)
+    # mixup: each training face blended with another face of its epoch, targets and loss weights alike, in
+    # the share lam ~ Beta(mixup, mixup) drawn per face (see mix_faces); 0 = off
+    mixup: float = 0.0
     # class imbalance (disgust is 1.5% of the rows): per-face loss weights "none", "sqrt" (1/sqrt of the
     # class's share) or "balanced" (1/share), scaled to a mean of 1 over the training rows
     class_weight: str = "none"
@@ -188,6 +191,20 @@ def class_weights(labels: np.ndarray, how: str) -> np.ndarray:
         raise ValueError(f"class_weight must be one of {', '.join(WEIGHTINGS)}, not {how!r}")
     weights = np.where(share > 0, np.maximum(share, 1e-12) ** -WEIGHTINGS[how], 0.0)
     return (weights / (weights[labels].mean())).astype(np.float32)
+
+
+def mix_faces(x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float, rng: np.random.Generator):
+    """Mixup: each face with a partner drawn from the same rows, ``lam * own + (1 - lam) * partner`` for the
+    pixels, the targets and the loss weights, ``lam ~ Beta(alpha, alpha)`` per face. ``rng`` is a function of
+    (seed, epoch) in training, so a resumed run mixes the same pairs."""
+    lam = rng.beta(alpha, alpha, size=len(x)).astype(np.float32)
+    partner = rng.permutation(len(x))
+
+    def blend(a: np.ndarray) -> np.ndarray:
+        share = lam.reshape(-1, *[1] * (a.ndim - 1))
+        return share * a + (1 - share) * a[partner]
+
+    return blend(x), blend(y), blend(w)
 
 
 def training_targets(cfg: TrainConfig, data) -> np.ndarray:
@@ -401,10 +418,10 @@ def _train(cfg: TrainConfig) -> dict:
     for epoch in range(first, last):
         t0 = time.time()
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(x_train))
-        fit = trainer.fit(
-            x_train[order], y_train[order], sample_weight=weights[order], batch_size=cfg.batch_size,
-            shuffle=False, epochs=1, verbose=2,
-        )
+        x_epoch, y_epoch, w_epoch = x_train[order], y_train[order], weights[order]
+        if cfg.mixup:
+            x_epoch, y_epoch, w_epoch = mix_faces(x_epoch, y_epoch, w_epoch, cfg.mixup, np.random.default_rng([cfg.seed, epoch, 1]))
+        fit = trainer.fit(x_epoch, y_epoch, sample_weight=w_epoch, batch_size=cfg.batch_size, shuffle=False, epochs=1, verbose=2)
         if epoch >= averaged_from:  # the running mean of the weights after each averaged epoch
             averaged_epochs += 1
             weights_now = model.get_weights()

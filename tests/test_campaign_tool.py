@@ -119,10 +119,10 @@ def test_the_second_vgg_sized_member_differs_from_the_first_by_its_seed_alone_an
     assert campaign.QUEUE.index("fast-distil-long") < campaign.QUEUE.index("accurate-vgg-b") < campaign.QUEUE.index("fast-sgd-b")
 
 
-def test_on_a_replaced_machine_the_queue_starts_the_vgg_network_not_the_shipped_one(tmp_path, monkeypatch):
+def test_on_a_replaced_machine_the_queue_starts_a_cycle_that_fits_a_session_not_the_shipped_network(tmp_path, monkeypatch):
     """A replaced machine has an empty cache: `make campaign` must not train the shipped fast-sgd again."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
-    assert campaign.current() == "accurate-vgg"
+    assert campaign.current() == "fast-mixup" and campaign.planned_epochs("fast-mixup") == 30
     assert "fast-sgd" not in campaign.QUEUE and set(campaign.QUEUE) <= set(campaign.RECIPES)
 
 
@@ -207,3 +207,27 @@ def test_a_start_records_its_trainer_and_says_whether_it_resumes(tmp_path, monke
     assert campaign.start("fast-sgd-b", data) == 0
     assert "resuming after epoch 3;" in capsys.readouterr().out
     started[-1].wait()
+
+
+def test_the_mixup_cycle_is_fast_distils_with_mixup_in_place_of_the_teachers(tmp_path, monkeypatch):
+    monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
+    (tmp_path / "shipped.keras").write_bytes(b"fast weights")
+    mixup = campaign.RECIPES["fast-mixup"]
+    distil = campaign.RECIPES["fast-distil"]
+    assert mixup[mixup.index("--mixup") + 1] == "0.2" and "--teacher-networks" not in mixup
+    teachers = distil.index("--teacher-networks")
+    assert [(x, y) for x, y in zip(distil[:teachers], mixup) if x != y] == [("78", "81")]
+    assert mixup[teachers:] == ["--mixup", "0.2"] and distil[teachers - 2 : teachers] == ["--init-from", "{shipped}"]
+
+
+def test_bfloat16_only_where_the_cpu_computes_it(tmp_path, monkeypatch):
+    """On an AVX2-only CPU TensorFlow emulates bfloat16 (13x slower steps): the recipe runs in float32 there."""
+    avx2, amx = tmp_path / "avx2", tmp_path / "amx"
+    avx2.write_text("flags\t\t: fpu sse2 avx avx2 fma f16c\n")
+    amx.write_text("flags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert not campaign.native_bfloat16(avx2) and campaign.native_bfloat16(amx)
+    assert not campaign.native_bfloat16(tmp_path / "absent")
+    for cpu, precision in ((avx2, "float32"), (amx, "mixed_bfloat16")):
+        monkeypatch.setattr(campaign, "CPUINFO", cpu)
+        command = campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", tmp_path / "a")
+        assert command[command.index("--precision") + 1] == precision

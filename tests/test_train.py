@@ -8,7 +8,7 @@ import pytest
 from fer.classifier import EmotionClassifier
 from fer.data import Dataset
 from fer.assets import MODES
-from fer.train import TrainConfig, class_weights, training_targets
+from fer.train import TrainConfig, class_weights, mix_faces, training_targets
 
 from .conftest import run_cli
 from .test_data import write_fer_csv
@@ -85,6 +85,26 @@ def test_ferplus_votes_mix_into_the_labels_of_the_training_rows(tmp_path):
     assert np.allclose(targets[0], [0.5, 0, 0, 0.5, 0, 0, 0]) and np.allclose(targets[1], np.eye(7)[4])
 
 
+def test_mixup_blends_each_face_with_a_partner_in_one_share_for_pixels_targets_and_weights():
+    rng = np.random.default_rng(0)
+    x = rng.random((500, 48, 48), dtype=np.float32)
+    y = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 500)]
+    w = rng.random(500).astype(np.float32) + 0.5
+    mx, my, mw = mix_faces(x, y, w, 0.2, np.random.default_rng([5, 3, 1]))
+    again = mix_faces(x, y, w, 0.2, np.random.default_rng([5, 3, 1]))
+    assert all(np.array_equal(a, b) for a, b in zip((mx, my, mw), again))  # a resume mixes the same pairs
+    assert mx.shape == x.shape and my.shape == y.shape and mw.shape == w.shape
+    assert np.allclose(my.sum(1), 1) and (my >= 0).all()
+    # Beta(0.2, 0.2) leans to the ends: most faces are mostly one of the pair, some near halves
+    assert 0.5 < np.mean(my.max(1) > 0.9) < 0.95 and np.mean(my.max(1) < 0.7) > 0.02
+    own = np.take_along_axis(my, y.argmax(1)[:, None], 1)[:, 0]
+    # the pixels are mixed in the very share the targets are: face i = lam x_i + (1 - lam) x_j
+    i = int(np.argmin(np.abs(own - 0.6)))
+    lam = own[i] if not np.array_equal(mx[i], x[i]) else 1.0
+    partners = [j for j in range(500) if np.allclose(mx[i], lam * x[i] + (1 - lam) * x[j], atol=1e-5)]
+    assert len(partners) == 1 and np.isclose(mw[i], lam * w[i] + (1 - lam) * w[partners[0]])
+
+
 def test_a_teacher_mode_mixes_its_probabilities_into_the_targets():
     faces = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
     data = Dataset(faces, np.array([0, 1, 3, 6, 2]), np.array(["Training"] * 4 + ["PublicTest"]))
@@ -101,8 +121,8 @@ def test_an_unknown_teacher_or_class_weighting_is_a_one_line_error(tmp_path):
         assert flag[2:].replace("-", "_") in result.stderr and value in result.stderr
 
 
-@pytest.mark.parametrize("teacher", [False, True])
-def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_path, teacher):
+@pytest.mark.parametrize("teacher,mixup", [(False, False), (True, False), (False, True)])
+def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_path, teacher, mixup):
     """Exact resume: weights, optimizer state (SGD momenta, step count), random states and the shuffle
     of each epoch all continue, so 1 + 1 epochs give the very network that 2 epochs in one go give; with
     teachers too (the training model then holds them, its output the two halves side by side)."""
@@ -119,6 +139,8 @@ def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_pat
     if teacher:
         build_model((4, 8), (1, 1)).save(tmp_path / "teacher.keras")
         args += ["--teacher-networks", str(tmp_path / "teacher.keras"), "--teacher-weight", "0.7"]
+    if mixup:
+        args += ["--mixup", "0.4"]
     whole = run_cli(*args, "--checkpoints", str(tmp_path / "a"), "--out", str(tmp_path / "a_out"))
     assert whole.returncode == 0, whole.stderr[-2000:]
     for _ in range(2):

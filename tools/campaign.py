@@ -108,6 +108,13 @@ RECIPES = {
     # measures whether a student distilled from its first step ends anywhere else (2026-12-02).
     "fast-distil-long": changed(FAST_SGD, seed="79")
     + ["--teacher-networks", "{accurate-vgg}", "{shipped}", "--teacher-weight", "0.5"],
+    # fast-distil's second cycle (30 epochs from the shipped weights at a third of the peak learning rate) with
+    # mixup (each face blended with another, targets too, lam ~ Beta(0.2, 0.2)) where fast-distil had teachers:
+    # the plain, pair-distilled and VGG-distilled cycles all ended at 69.5-69.8%; mixup regularises in another
+    # way. Queued first on 2026-12-03, when a replaced machine had lost fast-distil-long and accurate-vgg,
+    # and the new one (AVX2 only) trained ~13x slower than the old: a 30-epoch cycle is what fits its sessions.
+    "fast-mixup": changed(FAST_SGD, learning_rate="0.003", epochs="30", warmup_epochs="1", seed="81", average_last="10")
+    + ["--init-from", "{shipped}", "--mixup", "0.2"],
     # accurate-vgg's recipe from another seed (80): a second strong member for the accurate mode. Over the
     # accurate mode's ten views accurate-vgg's best epoch alone reads 71.44%, level with the shipped pair
     # (71.50%), and the three together 71.86% (model card): one VGG-sized network more is the accurate
@@ -124,7 +131,8 @@ RECIPES = {
 # fast-distil-long goes before fast-sgd-b too (2026-12-02), once fast-distil had shown that a second cycle,
 # distilled or not, stays at 69.5-69.8%. accurate-vgg-b goes before fast-sgd-b (2026-12-03): the accurate
 # mode gains more from a second strong member than from a second weak one.
-QUEUE = ("accurate-vgg", "fast-distil", "fast-distil-long", "accurate-vgg-b", "fast-sgd-b")
+QUEUE = ("fast-mixup", "accurate-vgg", "fast-distil", "fast-distil-long", "accurate-vgg-b", "fast-sgd-b")
+CPUINFO = Path("/proc/cpuinfo")
 # Where a recipe starts from the shipped fast network.
 SHIPPED_MODEL = ROOT / "models" / "fer_cnn.keras"
 
@@ -159,10 +167,25 @@ def _network(placeholder: str, folder: Path) -> Path:
     return copy
 
 
+def native_bfloat16(cpuinfo: Path | None = None) -> bool:
+    """Whether this CPU computes in bfloat16 itself (AVX512-BF16 or AMX). Without it TensorFlow emulates
+    bfloat16: the fast network's training step took 10,487 ms in mixed_bfloat16 against 828 ms in float32 on
+    an AVX2-only AMD EPYC (tools/train_cost.py --precision, 2026-12-03), where the earlier machine's
+    AVX512-BF16 ran it in 237 against 340 ms (fer.train.TrainConfig.precision)."""
+    try:
+        flags = set((cpuinfo or CPUINFO).read_text().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
 def train_command(name: str, data: Path, folder: Path) -> list[str]:
-    """The ``fer train`` command of a campaign, its networks (``{...}`` in the recipe) copied into ``folder``."""
+    """The ``fer train`` command of a campaign, its networks (``{...}`` in the recipe) copied into ``folder``;
+    in float32 on a CPU without bfloat16 arithmetic (:func:`native_bfloat16`)."""
     folder.mkdir(parents=True, exist_ok=True)
     recipe = [str(_network(arg, folder)) if arg.startswith("{") else arg for arg in RECIPES[name]]
+    if "--precision" in recipe and not native_bfloat16():
+        recipe = changed(recipe, precision="float32")
     command = [sys.executable, "-m", "fer", "train", "--data", str(data), *recipe]
     return command + ["--checkpoints", str(folder), "--out", str(folder / "candidate"), "--export-above", str(SHIPPED_FAST)]
 
