@@ -98,9 +98,10 @@ def test_mixup_blends_each_face_with_a_partner_in_one_share_for_pixels_targets_a
     # Beta(0.2, 0.2) leans to the ends: most faces are mostly one of the pair, some near halves
     assert 0.5 < np.mean(my.max(1) > 0.9) < 0.95 and np.mean(my.max(1) < 0.7) > 0.02
     own = np.take_along_axis(my, y.argmax(1)[:, None], 1)[:, 0]
-    # the pixels are mixed in the very share the targets are: face i = lam x_i + (1 - lam) x_j
+    # the pixels are mixed in the very share the targets are: face i = lam x_i + (1 - lam) x_j (a face whose own
+    # class holds 0.6 of its target has a partner of another class, so lam is that 0.6)
     i = int(np.argmin(np.abs(own - 0.6)))
-    lam = own[i] if not np.array_equal(mx[i], x[i]) else 1.0
+    lam = own[i]
     partners = [j for j in range(500) if np.allclose(mx[i], lam * x[i] + (1 - lam) * x[j], atol=1e-5)]
     assert len(partners) == 1 and np.isclose(mw[i], lam * w[i] + (1 - lam) * w[partners[0]])
 

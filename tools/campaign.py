@@ -130,7 +130,8 @@ RECIPES = {
 # accurate mode once the VGG-sized one is there, and distillation is the one route left to the fast target.
 # fast-distil-long goes before fast-sgd-b too (2026-12-02), once fast-distil had shown that a second cycle,
 # distilled or not, stays at 69.5-69.8%. accurate-vgg-b goes before fast-sgd-b (2026-12-03): the accurate
-# mode gains more from a second strong member than from a second weak one.
+# mode gains more from a second strong member than from a second weak one. fast-mixup goes first (2026-12-03):
+# on a replaced, AVX2-only machine, where a 30-epoch cycle is what fits its sessions (its recipe, above).
 QUEUE = ("fast-mixup", "accurate-vgg", "fast-distil", "fast-distil-long", "accurate-vgg-b", "fast-sgd-b")
 CPUINFO = Path("/proc/cpuinfo")
 # Where a recipe starts from the shipped fast network.
