@@ -155,6 +155,13 @@ def test_status_and_plot_read_a_history_with_unchecked_epochs(tmp_path, monkeypa
     assert "4 of 150 epochs" in out
     # epoch 2 spanned a pause: the estimate is the median epoch's (125 s), not the mean's (325 s)
     assert "125 s per epoch lately; about 5.1 h left" in out
+    assert "score it" not in out
+    (tmp_path / "fast-sgd" / "candidate").mkdir()
+    (tmp_path / "fast-sgd" / "candidate" / "fer_cnn.tflite").write_bytes(b"a network")
+    assert campaign.status("fast-sgd") == 0
+    scoring = capsys.readouterr().out.split("score it by the shipping rule:\n")[1].splitlines()
+    assert [line.split()[-2] for line in scoring] == ["fast", "accurate"]
+    assert scoring[1].endswith("candidate/fer_cnn.tflite+models/fer_cnn_adamw.tflite")
     assert campaign.plot("fast-sgd") == 0
     assert (tmp_path / "fast-sgd" / "history.png").stat().st_size > 0
 

@@ -3,7 +3,7 @@ its own file (the same classifier twice: no face differs, class by class), and i
 
 import math
 
-from tools.compare_models import main, mcnemar_p
+from tools.compare_models import main, mcnemar_p, shipping_rule
 
 from .conftest import ROOT
 
@@ -26,3 +26,13 @@ def test_a_classifier_against_itself_differs_on_no_face(fer2013_csv, samples, ca
     assert fast_recall[0] == "fast" and same_recall[0] == shipped and fast_recall[1:] == same_recall[1:]
     assert len(fast_recall) == 8 and all(value.endswith("%") for value in fast_recall[1:])
     assert lines[5] == f"{shipped} against fast: 0 faces only it gets right, 0 only fast, McNemar p = 1.000"
+    assert lines[6].startswith("  the shipping rule: fails (not better face by face at p < 0.05")
+
+
+def test_the_shipping_rule_needs_significance_in_the_candidates_favour_disgust_and_the_photos():
+    assert shipping_rule(174, 223, 0.750, 6, 6) == []  # fast-distil-long's epoch 127 against the fast mode
+    assert shipping_rule(75, 90, 0.732, 6, 6) == ["not better face by face at p < 0.05"]  # fast-distil: p = 0.28
+    assert shipping_rule(223, 174, 0.750, 6, 6) == ["not better face by face at p < 0.05"]  # significantly worse
+    assert shipping_rule(174, 223, 0.536, 6, 6) == ["disgust recall under 55%"]
+    assert shipping_rule(174, 223, None, 6, 6) == ["disgust recall under 55%"]  # no disgusted face: no recall
+    assert shipping_rule(174, 223, 0.750, 7, 8) == ["7 photos against 8"]  # the accurate mode keeps its 8 of 9

@@ -281,7 +281,11 @@ def status(name: str) -> int:
         # the median: an epoch that spanned a paused test suite (900+ s against 150) does not skew it
         per_epoch = statistics.median(float(r["seconds"]) for r in rows[-5:])
         print(f"{per_epoch:.0f} s per epoch lately; about {(planned - len(rows)) * per_epoch / 3600:.1f} h left")
-    print(f"candidate exported: {'yes' if (folder / 'candidate' / 'fer_cnn.tflite').exists() else 'no'}")
+    candidate = folder / "candidate" / "fer_cnn.tflite"
+    print(f"candidate exported: {'yes' if candidate.exists() else 'no'}")
+    if candidate.exists():  # scored at the end of every session that has one, and shipped if it passes
+        score = f".venv/bin/python tools/compare_models.py {DATA}"
+        print(f"score it by the shipping rule:\n  {score} fast {candidate}\n  {score} accurate {candidate}+models/fer_cnn_adamw.tflite")
     return 0
 
 
