@@ -92,7 +92,8 @@ class TrainConfig:
     stop_after: int = 0  # end this run after this many epochs (a later run resumes); 0 = run to cfg.epochs
     # "mixed_bfloat16": weights and optimizer state in float32, the arithmetic in bfloat16: 1.4x faster
     # training steps on a CPU with AVX512-BF16 (the fast network: 237 against 340 ms per step here,
-    # tools/train_cost.py --precision) and the usual setting on a GPU; what is saved and exported computes
+    # tools/train_cost.py --precision) and the usual setting on a GPU, but 13x slower on an AVX2-only CPU,
+    # where TensorFlow emulates it (tools/campaign.py native_bfloat16); what is saved and exported computes
     # in float32 either way
     precision: str = "float32"
 
