@@ -238,3 +238,21 @@ def test_bfloat16_only_where_the_cpu_computes_it(tmp_path, monkeypatch):
         monkeypatch.setattr(campaign, "CPUINFO", cpu)
         command = campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", tmp_path / "a")
         assert command[command.index("--precision") + 1] == precision
+
+
+def test_the_long_pair_distillation_is_taught_by_copies_of_both_shipped_networks(tmp_path, monkeypatch):
+    """fast-distil-pair-long: fast-sgd's recipe from another seed, taught by the accurate mode's two networks,
+    both copied at the first start (the AdamW network's weights ship in models/ for that)."""
+    assert campaign.ADAMW_MODEL.exists() and campaign.SHIPPED_MODEL.exists()
+    for name in ("SHIPPED_MODEL", "ADAMW_MODEL"):
+        monkeypatch.setattr(campaign, name, tmp_path / f"{name}.keras")
+        (tmp_path / f"{name}.keras").write_bytes(name.encode())
+    folder = tmp_path / "fast-distil-pair-long"
+    command = campaign.train_command("fast-distil-pair-long", tmp_path / "data.npz.xz", folder)
+    teachers = command[command.index("--teacher-networks") + 1 : command.index("--teacher-weight")]
+    assert teachers == [str(folder / "init.keras"), str(folder / "teacher_adamw.keras")]
+    assert [Path(t).read_bytes() for t in teachers] == [b"SHIPPED_MODEL", b"ADAMW_MODEL"]
+    assert "--init-from" not in command  # from random weights, over the whole schedule
+    recipe = campaign.RECIPES["fast-distil-pair-long"]
+    assert [(x, y) for x, y in zip(campaign.FAST_SGD, recipe) if x != y] == [("73", "83")]
+    assert campaign.QUEUE.index("fast-distil-pair-long") == campaign.QUEUE.index("fast-mixup") + 1
