@@ -143,6 +143,13 @@ def frozen_teacher(path: str | Path, name: str):
     depths = tuple(sum(c.name.startswith(b + "_") for c in convs) for b in blocks)
     network = build_model(widths, depths)
     network.set_weights(saved.get_weights())
+    return frozen(network, name)
+
+
+def frozen(network, name: str):
+    """``network`` under its own name (each of a run's networks needs one), its weights not trained."""
+    import keras
+
     teacher = keras.Model(network.input, network.output, name=name)
     teacher.trainable = False
     return teacher

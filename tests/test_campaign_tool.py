@@ -241,7 +241,7 @@ def test_bfloat16_only_where_the_cpu_computes_it(tmp_path, monkeypatch):
 
 
 def test_the_long_pair_distillation_is_taught_by_copies_of_both_shipped_networks(tmp_path, monkeypatch):
-    """fast-distil-pair-long: fast-sgd's recipe from another seed, taught by the accurate mode's two networks,
+    """fast-distil-pair-long: fast-sgd's recipe over 100 epochs from another seed, taught by the accurate mode's two networks,
     both copied at the first start (the AdamW network's weights ship in models/ for that)."""
     assert campaign.ADAMW_MODEL.exists() and campaign.SHIPPED_MODEL.exists()
     for name in ("SHIPPED_MODEL", "ADAMW_MODEL"):
@@ -254,5 +254,5 @@ def test_the_long_pair_distillation_is_taught_by_copies_of_both_shipped_networks
     assert [Path(t).read_bytes() for t in teachers] == [b"SHIPPED_MODEL", b"ADAMW_MODEL"]
     assert "--init-from" not in command  # from random weights, over the whole schedule
     recipe = campaign.RECIPES["fast-distil-pair-long"]
-    assert [(x, y) for x, y in zip(campaign.FAST_SGD, recipe) if x != y] == [("73", "83")]
+    assert [(x, y) for x, y in zip(campaign.FAST_SGD, recipe) if x != y] == [("150", "100"), ("73", "83")]
     assert campaign.QUEUE.index("fast-distil-pair-long") == campaign.QUEUE.index("fast-mixup") + 1

@@ -119,8 +119,11 @@ RECIPES = {
     # mode's two members), since the VGG-sized teacher was lost with the machine (2026-12-03) and would take far
     # longer to train again on an AVX2-only CPU than the student: fast-distil-long's epoch 127 was the only
     # network of the live network's cost to beat the shipped one by the rule's McNemar test (70.63% int8, p =
-    # 0.016), and every second cycle from the shipped weights ended at 69.5-69.8% whoever taught it.
-    "fast-distil-pair-long": changed(FAST_SGD, seed="83")
+    # 0.016), and every second cycle from the shipped weights ended at 69.5-69.8% whoever taught it. 100 epochs,
+    # not 150: with two teachers a step took 1,401 ms against 913 ms without, on the AVX2-only EPYC
+    # (`tools/train_cost.py wide48: --teachers 2`, 2026-12-03, the campaign beside it), so 10.5 minutes an epoch
+    # of steps; a shorter cosine reaches its low learning rates, where these runs gain most, 50 epochs sooner.
+    "fast-distil-pair-long": changed(FAST_SGD, seed="83", epochs="100")
     + ["--teacher-networks", "{shipped}", "{adamw}", "--teacher-weight", "0.5"],
     # accurate-vgg's recipe from another seed (80): a second strong member for the accurate mode. Over the
     # accurate mode's ten views accurate-vgg's best epoch alone reads 71.44%, level with the shipped pair

@@ -1,13 +1,15 @@
 """What a wider or deeper network costs on this machine: training time per epoch and runtime per face.
 
-Usage: .venv/bin/python tools/train_cost.py [NAME ...] [--precision mixed_bfloat16]   (default: every
-architecture below, in float32)
+Usage: .venv/bin/python tools/train_cost.py [NAME ...] [--precision mixed_bfloat16] [--teachers N]
+(default: every architecture below, in float32, without teachers)
 
 For each architecture of ``fer.model.build_model`` it times 60 training steps (batch 64, the training
 augmentation included, random data: the cost does not depend on the pixels) and converts the median
 step into minutes per FER2013 epoch (449 steps), then exports the network to int8 TFLite, as ``fer export`` does,
 and times the app's fast-mode call for one face (``EmotionClassifier(flip=True)``: the face and its
-mirror image in one batch), the median of 200 calls, as ``python -m fer bench`` does.
+mirror image in one batch), the median of 200 calls, as ``python -m fer bench`` does. With ``--teachers N`` the
+steps are a distilling run's (``fer train --teacher-networks``): N frozen networks of the same architecture
+see each augmented batch too, and the loss is ``fer.train.distillation_loss``.
 The figures decide what can be trained in one session on a 2-core CPU, and what fits the 1 ms per face
 budget of the live page.
 """
@@ -36,7 +38,7 @@ ARCHITECTURES = {  # name: (widths, convs per block)
 STEPS, BATCH, EPOCH_STEPS = 60, 64, 449
 
 
-def main(names: list[str], precision: str = "float32") -> None:
+def main(names: list[str], precision: str = "float32", teachers: int = 0) -> None:
     import keras
 
     keras.mixed_precision.set_global_policy(precision)  # the training steps; the runtime is int8 either way
@@ -44,7 +46,7 @@ def main(names: list[str], precision: str = "float32") -> None:
     from fer.bench import median_ms
     from fer.classifier import EmotionClassifier
     from fer.model import build_model
-    from fer.train import TrainConfig, augmenter, export
+    from fer.train import TrainConfig, augmenter, distillation_loss, export, frozen, training_model
 
     rng = np.random.default_rng(0)
     x = rng.random((STEPS * BATCH, 48, 48, 1), dtype=np.float32)
@@ -55,8 +57,9 @@ def main(names: list[str], precision: str = "float32") -> None:
         if names and not any(n in name for n in names):
             continue
         network = build_model(widths, convs)
-        trainer = keras.Sequential([keras.Input((48, 48, 1)), augmenter(TrainConfig(erasing=0.25)), network])
-        trainer.compile(optimizer="adamw", loss="categorical_crossentropy")
+        taught_by = [frozen(build_model(widths, convs), f"teacher{i}") for i in range(teachers)]
+        trainer = training_model(network, augmenter(TrainConfig(erasing=0.25)), taught_by)
+        trainer.compile(optimizer="adamw", loss=distillation_loss(0.1, 0.5) if teachers else "categorical_crossentropy")
         trainer.fit(x[: 5 * BATCH], y[: 5 * BATCH], batch_size=BATCH, verbose=0)  # compile, warm up
         ends = []
         clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
@@ -79,5 +82,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="architectures whose name contains one of these (default: all)")
     parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
+    parser.add_argument("--teachers", type=int, default=0, help="frozen teachers of the same architecture (default: 0)")
     args = parser.parse_args()
-    main(args.names, args.precision)
+    main(args.names, args.precision, args.teachers)
