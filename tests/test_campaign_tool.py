@@ -241,8 +241,8 @@ def test_bfloat16_only_where_the_cpu_computes_it(tmp_path, monkeypatch):
 
 
 def test_the_long_pair_distillation_is_taught_by_copies_of_both_shipped_networks(tmp_path, monkeypatch):
-    """fast-distil-pair-long: fast-sgd's recipe over 100 epochs from another seed, taught by the accurate mode's two networks,
-    both copied at the first start (the AdamW network's weights ship in models/ for that)."""
+    """fast-distil-pair-long: fast-sgd's recipe over 100 epochs from another seed, taught by the accurate mode's
+    two networks, both copied at the first start (the AdamW network's weights ship in models/ for that)."""
     assert campaign.ADAMW_MODEL.exists() and campaign.SHIPPED_MODEL.exists()
     for name in ("SHIPPED_MODEL", "ADAMW_MODEL"):
         monkeypatch.setattr(campaign, name, tmp_path / f"{name}.keras")
