@@ -1,6 +1,8 @@
 """The runtime needs no training stack: the CLI's inference commands and every page of the app run in
 an interpreter where ``import tensorflow`` and ``import keras`` fail, as on a server that installed
-requirements.txt alone (Heroku, Streamlit Community Cloud, the Dockerfile).
+requirements.txt alone (Heroku, Streamlit Community Cloud, the Dockerfile). They run from a copy of the
+files a Heroku slug keeps (the tracked files less ``.slugignore``'s, ``tools/runtime_size.slug_files``),
+so a pattern that left out something the app needs fails here.
 
 The blocker is a ``sitecustomize`` module on PYTHONPATH: Python imports it at start-up, and it puts a
 finder first on ``sys.meta_path`` that raises ModuleNotFoundError for the training packages and writes
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tools.runtime_size import slug_files
 
 from .conftest import ROOT, SAMPLES, faceless_clip, png_bytes
 
@@ -142,12 +147,35 @@ def runtime_env(tmp_path_factory) -> dict:
     return env
 
 
-def run_blocked(env: dict, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``python ARGS`` in the repository root, without the training stack; fails the test if anything
-    tried to import it (the log's stacks say who)."""
+@pytest.fixture(scope="module")
+def slug(tmp_path_factory) -> Path:
+    """A copy of the files a Heroku slug keeps (the repository itself when git is not there to list them)."""
+    files = slug_files(ROOT)
+    if not files:
+        return ROOT
+    folder = tmp_path_factory.mktemp("slug")
+    for path in files:
+        target = folder / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return folder
+
+
+def test_the_slug_leaves_out_training_weights_and_tests_but_keeps_the_models_the_app_runs(slug):
+    if slug == ROOT:
+        pytest.skip("git cannot list the tracked files here")
+    kept = {path.relative_to(slug).as_posix() for path in slug.rglob("*") if path.is_file()}
+    assert {"models/fer_cnn.tflite", "models/fer_cnn_adamw.tflite", "models/face_detection_full_range.tflite"} <= kept
+    assert {"app.py", "serve.py", "Procfile", "requirements.txt", "tools/peer_fer.py"} <= kept
+    assert not [name for name in kept if name.endswith(".keras") or name.startswith(("tests/", "notebooks/", "docs/"))]
+
+
+def run_blocked(env: dict, *args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python ARGS`` in ``cwd`` (the repository root or the slug), without the training stack; fails the
+    test if anything tried to import it (the log's stacks say who)."""
     log = Path(env["FER_BLOCKED_LOG"])
     log.unlink(missing_ok=True)
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     attempts = log.read_text() if log.exists() else ""
     assert not attempts, f"python {' '.join(args)} tried to import the training stack:\n{attempts}"
     return result
@@ -165,32 +193,32 @@ def test_the_blocker_makes_training_packages_unimportable(runtime_env, name):
     assert "blocked: runtime without training stack" in result.stdout, result.stdout + result.stderr
 
 
-def test_cli_reads_a_photo_without_tensorflow(runtime_env, samples):
-    result = run_blocked(runtime_env, "-m", "fer", "image", str(samples / "faceapi_happy.jpg"), "--json")
+def test_cli_reads_a_photo_without_tensorflow(runtime_env, samples, slug):
+    result = run_blocked(runtime_env, "-m", "fer", "image", str(samples / "faceapi_happy.jpg"), "--json", cwd=slug)
     assert result.returncode == 0, result.stderr
     faces = json.loads(result.stdout)["faces"]
     assert [face["label"] for face in faces] == ["happy"]
 
 
-def test_cli_reads_a_photo_without_a_face_without_tensorflow(runtime_env, tmp_path):
+def test_cli_reads_a_photo_without_a_face_without_tensorflow(runtime_env, tmp_path, slug):
     path = tmp_path / "gradient.png"
     path.write_bytes(png_bytes(faceless_clip(seconds=0.04)[0]))
-    result = run_blocked(runtime_env, "-m", "fer", "image", str(path))
+    result = run_blocked(runtime_env, "-m", "fer", "image", str(path), cwd=slug)
     assert result.returncode == 0, result.stderr
     assert "No face found" in result.stdout
 
 
-def test_cli_video_timeline_without_tensorflow(runtime_env, samples):
+def test_cli_video_timeline_without_tensorflow(runtime_env, samples, slug):
     video = samples / "facerec_short_hamilton_clip.mp4"
     if not video.is_file():
         pytest.skip(f"{video} is not present")
-    result = run_blocked(runtime_env, "-m", "fer", "video", str(video), "--json")
+    result = run_blocked(runtime_env, "-m", "fer", "video", str(video), "--json", cwd=slug)
     assert result.returncode == 0, result.stderr
     timeline = json.loads(result.stdout)["timeline"]
     assert timeline and any(step["faces"] for step in timeline)
 
 
-def test_every_page_runs_without_tensorflow(runtime_env, tmp_path):
+def test_every_page_runs_without_tensorflow(runtime_env, tmp_path, slug):
     from .test_video import write_mp4
 
     photo = SAMPLES / "faceapi_happy.jpg"
@@ -200,6 +228,24 @@ def test_every_page_runs_without_tensorflow(runtime_env, tmp_path):
     video = write_mp4(tmp_path / "lecture.mp4", faceless_clip(seconds=1.0))
     script = tmp_path / "pages.py"
     script.write_text(PAGES_SCRIPT)
-    result = run_blocked(runtime_env, str(script), str(ROOT), str(photo), str(video), timeout=300)
+    result = run_blocked(runtime_env, str(script), str(slug), str(photo), str(video), cwd=slug, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all pages ran" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, pattern, left_out",
+    [
+        ("models/fer_cnn.keras", "/models/*.keras", True),
+        ("models/fer_cnn.tflite", "/models/*.keras", False),
+        ("tests/conftest.py", "/tests/", True),
+        ("fer/tests/x.py", "/tests/", False),  # anchored at the root
+        ("fer/tests/x.py", "tests/", True),  # a folder at any depth
+        ("tests", "tests/", False),  # a folder pattern does not name a file
+        ("fer/cache.pyc", "*.pyc", True),
+    ],
+)
+def test_slugignore_patterns_follow_heroku(name, pattern, left_out):
+    from tools.runtime_size import slugignored
+
+    assert slugignored(name, [pattern]) is left_out

@@ -3,7 +3,8 @@
 Builds a clean virtual environment from requirements.txt in a temporary folder (``python -m venv`` +
 ``pip install -r requirements.txt``, as Heroku, Streamlit Community Cloud and the Dockerfile do), then
 prints its installed size and its compressed size: a tar.gz of the environment plus the repository's
-tracked files, which is how Heroku builds and measures a slug (its limit is 500 MB compressed). The
+tracked files less those ``.slugignore`` names (training weights, tests, notebooks, screenshots), which is
+how Heroku builds and measures a slug (its limit is 500 MB compressed). The
 Python interpreter and standard library, which a platform adds itself, are not counted: the default
 limit leaves room for them.
 
@@ -15,6 +16,7 @@ that a network outage does not fail CI.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import gzip
 import os
 import subprocess
@@ -86,6 +88,33 @@ def tracked_files(root: Path) -> list[Path]:
     return [root / name for name in out.decode().split("\0") if name and (root / name).is_file()]
 
 
+def slugignored(name: str, patterns: list[str]) -> bool:
+    """Whether Heroku leaves the file ``name`` (a path relative to the root, '/'-separated) out of the slug
+    for one of ``.slugignore``'s patterns (the .gitignore syntax without '!'): a pattern with a slash
+    before its end is anchored at the root, one without matches a name at any depth, and one that ends
+    in a slash names a folder and leaves out everything under it."""
+    parts = name.split("/")
+    for pattern in patterns:
+        names = parts[:-1] if pattern.endswith("/") else parts  # a folder pattern never names the file
+        anchored = "/" in pattern.rstrip("/")
+        pattern = pattern.strip("/")
+        if anchored:
+            depth = pattern.count("/") + 1
+            if len(names) >= depth and fnmatch.fnmatchcase("/".join(names[:depth]), pattern):
+                return True
+        elif any(fnmatch.fnmatchcase(part, pattern) for part in names):
+            return True
+    return False
+
+
+def slug_files(root: Path) -> list[Path]:
+    """The files Heroku puts in the slug: the tracked files less those ``.slugignore`` names."""
+    ignore = root / ".slugignore"
+    lines = ignore.read_text().splitlines() if ignore.is_file() else []
+    patterns = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return [path for path in tracked_files(root) if not slugignored(path.relative_to(root).as_posix(), patterns)]
+
+
 def build(venv: Path, requirements: Path) -> subprocess.CompletedProcess:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
     return subprocess.run(
@@ -122,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         site = next((venv / "lib").glob("python3*/site-packages"))
         env_bytes = installed_bytes(venv)
         site_bytes = installed_bytes(site)
-        app = tracked_files(ROOT)
+        app = slug_files(ROOT)
         app_bytes = sum(path.stat().st_size for path in app)
         env_gz = compressed_bytes([(venv, "venv")])
         app_gz = compressed_bytes([(path, str(path.relative_to(ROOT))) for path in app])
@@ -134,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     total_gz = env_gz + app_gz
     print(f"runtime environment from {args.requirements.name} (built in {build_s:.0f} s, Python {sys.version.split()[0]})")
     print(f"  installed: {env_bytes / MB:8.1f} MB  (site-packages {site_bytes / MB:.1f} MB)")
-    print(f"  app files: {app_bytes / MB:8.1f} MB  ({len(app)} tracked files)")
+    print(f"  app files: {app_bytes / MB:8.1f} MB  ({len(app)} tracked files, less .slugignore's)")
     print(f"  tar.gz:    {env_gz / MB:8.1f} MB environment + {app_gz / MB:.1f} MB app = {total_gz / MB:.1f} MB")
     print("  largest packages: " + ", ".join(f"{name} {size / MB:.0f} MB" for size, name in biggest))
     if total_gz > args.limit_mb * MB:
