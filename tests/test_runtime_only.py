@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.runtime_size import slug_files
+from tools.runtime_size import slug_files, slugignored
 
 from .conftest import ROOT, SAMPLES, faceless_clip, png_bytes
 
@@ -246,6 +246,4 @@ def test_every_page_runs_without_tensorflow(runtime_env, tmp_path, slug):
     ],
 )
 def test_slugignore_patterns_follow_heroku(name, pattern, left_out):
-    from tools.runtime_size import slugignored
-
     assert slugignored(name, [pattern]) is left_out
