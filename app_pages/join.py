@@ -5,7 +5,7 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_pages.resources import analyzer, connection_help, room_code, rtc_configuration, store, stream_admission
+from app_pages.resources import analyzer, connection_help, no_video_notice, room_code, rtc_configuration, store, stream_admission
 from fer.reporter import ClassReporter
 from fer.store import RoomNotFound, StoreError, markdown_escaped
 
@@ -88,6 +88,7 @@ def status() -> None:
         )
     else:
         st.caption("Press START to join the class mood, and allow the camera.")
+    no_video_notice(f"no_video_{code}", ctx.state.playing and not reporter.ended, reporter.analysed)
     if reporter.pending and not reporter.ended:
         st.warning(
             f"The class store is unreachable; {reporter.pending} update(s) waiting. They are sent when it is "

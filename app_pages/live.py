@@ -6,7 +6,9 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from app_pages.charts import emotion_legend, probability_bars, timeline_chart
-from app_pages.resources import LIVE_VIEWER_WEIGHT, analyzer, connection_help, rtc_configuration, settings, stream_admission
+from app_pages.resources import (
+    LIVE_VIEWER_WEIGHT, analyzer, connection_help, no_video_notice, rtc_configuration, settings, stream_admission,
+)
 from fer.pipeline import SENSITIVITY
 from fer.stream import LiveSession, LiveSettings
 
@@ -99,6 +101,7 @@ def panel() -> None:
     c3.metric("ms/frame", f"{snap.ms_per_frame:.1f}")
     if snap.capped:
         st.caption(f"The camera sends more than {live.max_fps:g} frames/s; extra frames are shown, not analysed.")
+    no_video_notice("live_no_video", playing, snap.frames)
     if not playing:
         st.info("Press START and allow the camera. Each face gets a box, a label and its seven probabilities.")
     elif not faces:

@@ -314,3 +314,24 @@ def connection_help() -> None:
             "own network (at home, behind a router or a firewall) the video may never connect. The deployer "
             "must set FER_ICE_SERVERS (README, Deploy)."
         )
+
+
+NO_VIDEO_S = 15.0  # after START, how long a stream may go without a frame before the page says so
+
+
+def no_video_notice(key: str, playing: bool, frames: int) -> None:
+    """While a stream plays: when no frame has reached the server ``NO_VIDEO_S`` seconds after START, say so
+    and what to do. The browser reads "connected" as soon as its peer connection is up, but the video can
+    still never arrive (a network that blocks it; once in CI, a relayed connection that carried no frame for
+    a minute). ``frames`` counts the frames the stream's processor has received; its value at START is kept
+    in the session state under ``key``."""
+    if not playing:
+        st.session_state.pop(key, None)
+        return
+    started, at_start = st.session_state.setdefault(key, (time.monotonic(), frames))
+    if frames == at_start and time.monotonic() - started > NO_VIDEO_S:
+        st.warning(
+            f"No video has reached the server {NO_VIDEO_S:g} s after START. Press STOP, then START again. If it "
+            "keeps happening, the network between this browser and the server is blocking the video (a school "
+            "or company firewall, a VPN): try another network."
+        )

@@ -60,7 +60,7 @@ class ClassReporter:
     """``process(image)`` from the video thread. A bucket is sent when a frame of the next one arrives,
     and by ``flush()`` when the stream stops. ``ended`` turns True once the room refuses data.
 
-    Counters, for the student's page: ``sent`` (stored), ``pending`` (waiting for the store to come back),
+    Counters, for the student's page: ``analysed`` (frames analysed since it was made), ``sent`` (stored), ``pending`` (waiting for the store to come back),
     ``lost`` (dropped because more than ``max_pending`` were waiting), ``refused`` (refused by a room that
     had ended or expired meanwhile); ``error`` is the last database error while the store is unreachable,
     None once a send succeeds."""
@@ -95,7 +95,7 @@ class ClassReporter:
         self._pending: collections.deque[Contribution] = collections.deque()
         self._last = -np.inf
         self.result: FrameResult | None = None
-        self.sent = self.lost = self.refused = 0
+        self.analysed = self.sent = self.lost = self.refused = 0
         self.error: str | None = None
         self.ended = False
 
@@ -119,6 +119,7 @@ class ClassReporter:
                 send = self._close_bucket()
             self._bucket = bucket
             result = self.result = self._analyze(image, now)
+            self.analysed += 1
             self._frames.append(result.probabilities)
         if send:
             _SENDER.submit(self) if self.send_in_background else self._drain()

@@ -503,3 +503,39 @@ def test_the_about_page_shows_the_model_cards_figures():
     assert not at.exception
     assert len(at.get("image")) == 4  # each mode's confusion matrix and reliability diagram, not broken links
     assert not any("](confusion_matrix.png)" in m.value for m in at.markdown)
+
+
+def test_a_stream_that_plays_without_frames_says_so(monkeypatch):
+    """Connected, but no frame reached the server since START (a network that blocks the video): after
+    NO_VIDEO_S the page says so and what to do; frames that arrive clear it, and a new START waits again."""
+    import time
+
+    from app_pages import resources
+
+    monkeypatch.setattr(resources, "NO_VIDEO_S", 0.2)
+
+    def page():
+        import streamlit as st
+
+        from app_pages.resources import no_video_notice
+
+        no_video_notice("stream", st.session_state.get("playing", False), st.session_state.get("frames", 0))
+
+    at = AppTest.from_function(page, default_timeout=TIMEOUT).run()
+    assert not at.warning  # stopped
+    at.session_state["playing"] = True
+    at.run()
+    assert not at.warning  # START, just now
+    time.sleep(0.3)
+    at.run()
+    assert len(at.warning) == 1 and "No video has reached the server" in at.warning[0].value
+    at.session_state["frames"] = 1
+    at.run()
+    assert not at.warning  # a frame arrived
+    at.session_state["playing"] = False
+    at.run()
+    at.session_state["playing"] = True
+    at.run()
+    time.sleep(0.3)
+    at.run()
+    assert len(at.warning) == 1  # a new START, and no frame since it (the old stream's frame does not count)

@@ -32,6 +32,7 @@ def test_one_analysis_per_second_and_one_row_per_bucket(tmp_path, samples):
         reporter.process(frames[i % len(frames)])
         analysed += reporter.result is not before
     assert 11 <= analysed <= 13  # about one analysis per second, not ten
+    assert reporter.analysed == analysed  # the count the join page watches for "no video" (no_video_notice)
     assert reporter.sent == 2  # buckets [0, 5) and [5, 10) are complete; [10, 15) is still open
     reporter.flush()
     rows = store.timeline(code)
