@@ -23,7 +23,9 @@ import time
 import pytest
 
 from .conftest import face_clip, faceless_clip
-from .test_browser import _browser, _free_port, _metric, _start, _stop, _wait, _webrtc_button, playwright, write_y4m
+from .test_browser import (
+    _browser, _free_port, _metric, _start_flowing, _stop, _student_streams, _wait, _webrtc_button, playwright, write_y4m,
+)
 from .test_browser import server  # noqa: F401  (the app's fixture, started here with the TURN settings)
 
 TURNSERVER = shutil.which("turnserver")
@@ -203,17 +205,6 @@ def _relayed_to_peers(turn: Turn, since: int) -> int:
     return sum(int(sent) for session, sent in usage if session in new)
 
 
-def _start_relayed(page, flowing) -> bool:
-    """START until ``flowing()`` holds, which needs frames analysed on the server, not only a connection. In CI
-    once (stop 36) a student's relayed pair read connected with 760 bytes sent, the DTLS handshake unfinished,
-    and no frame reached the app in the next 60 s; a student would press STOP and START again, and so does
-    this, once, saying so. A relay that never carries media still fails."""
-    if _start(page, flowing):
-        return True
-    print("no frame analysed through the relay; STOP and START again. The page's peer connections:", _peer_stats(page))
-    return _stop(page) and _start(page, flowing)
-
-
 def _stop_and_count(page, turn: Turn, since: int, stats: dict) -> None:
     """STOP closes the peer connection: Chromium releases its allocation, the app's ends too, and coturn
     logs what each relayed. Everything the browser sent and received (its own count, read earlier)
@@ -231,7 +222,7 @@ def test_live_page_streams_through_the_turn_relay(relay_app, turn, tmp_path, sam
     with playwright.sync_playwright() as p:
         browser, page = _open(p, camera, relay_app + "/live")
         started = time.monotonic()
-        assert _start_relayed(page, lambda: _metric(page, "Faces") >= 1), "no face reached the live panel through the relay"
+        assert _start_flowing(page, lambda: _metric(page, "Faces") >= 1), "no face reached the live panel through the relay"
         print(f"first face on the panel {time.monotonic() - started:.1f} s after START, through the relay")
         assert _wait(lambda: _metric(page, "Frames/s") > 0, timeout=30)
         stats = _relayed(page, turn)
@@ -256,9 +247,7 @@ def test_class_student_streams_through_the_turn_relay(relay_app, turn, tmp_path,
         not_found = page.get_by_role("dialog").filter(has_text="Page not found")
         page.add_locator_handler(not_found, lambda dialog: dialog.get_by_role("button").first.click())
         page.get_by_text("I agree").click()
-        # Connected, and frames analysed: "Connected." alone shows before any media has flowed.
-        seen = page.get_by_text("Connected. Your face is in view")
-        assert _start_relayed(page, lambda: seen.count() > 0), "no frame of the student reached the app through the relay"
+        assert _student_streams(page), "no frame of the student reached the app through the relay"
         stats = _relayed(page, turn)
         _coturn_allocated(turn, since, stats)
         streaming = lambda: _metric(dashboard, "Students streaming now")  # noqa: E731

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from .conftest import face_clip
-from .test_browser import _browser, _metric, _start, _wait, playwright, start_class, start_server, stop_server, write_y4m
+from .test_browser import _browser, _metric, _student_streams, _wait, playwright, start_class, start_server, stop_server, write_y4m
 
 PG_URL = os.environ.get("FER_TEST_DATABASE_URL")
 if not PG_URL:
@@ -33,8 +33,7 @@ def test_a_class_across_two_servers_on_one_postgresql(tmp_path, samples):
             page = student.new_page()
             page.goto(join)
             page.get_by_text("I agree").click()
-            connected = page.get_by_text("Connected.")
-            assert _start(page, lambda: connected.count() > 0), "the student never connected to the second server"
+            assert _student_streams(page), "no frame of the student reached the second server"
             streaming = lambda: _metric(dashboard, "Students streaming now")  # noqa: E731
             assert _wait(lambda: streaming() == 1, timeout=60), f"the first server shows {streaming():g} students"
             student.close()
