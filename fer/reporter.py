@@ -135,9 +135,11 @@ class ClassReporter:
         return draw(image, result, labels=False)
 
     def flush(self) -> None:
-        """Send the open bucket and any waiting ones, and wait for it (the stream stopped)."""
+        """Send the open bucket and any waiting ones, and wait for it (the stream stopped). The last result is
+        forgotten: after the next START the page says a face is in view only once that stream brings one."""
         with self._lock:
             self._close_bucket()
+            self.result = None
         self._drain()
 
     def wait_sent(self, timeout: float = 30.0) -> bool:

@@ -34,7 +34,9 @@ def test_one_analysis_per_second_and_one_row_per_bucket(tmp_path, samples):
     assert 11 <= analysed <= 13  # about one analysis per second, not ten
     assert reporter.analysed == analysed  # the count the join page watches for "no video" (no_video_notice)
     assert reporter.sent == 2  # buckets [0, 5) and [5, 10) are complete; [10, 15) is still open
+    assert reporter.result.faces
     reporter.flush()
+    assert reporter.result is None  # stopped: no face "in view" until the next stream brings one
     rows = store.timeline(code)
     assert [r["t"] for r in rows] == [1_000_000, 1_000_005, 1_000_010]
     assert all(r["streams"] == 1 for r in rows)
