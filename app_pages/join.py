@@ -5,7 +5,9 @@ import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_pages.resources import analyzer, connection_help, no_video_notice, room_code, rtc_configuration, store, stream_admission
+from app_pages.resources import (
+    analyzer, connection_help, no_video_notice, room_code, rtc_configuration, store, stream_admission,
+)
 from fer.reporter import ClassReporter
 from fer.store import RoomNotFound, StoreError, markdown_escaped
 

@@ -60,9 +60,9 @@ class ClassReporter:
     """``process(image)`` from the video thread. A bucket is sent when a frame of the next one arrives,
     and by ``flush()`` when the stream stops. ``ended`` turns True once the room refuses data.
 
-    Counters, for the student's page: ``analysed`` (frames analysed since it was made), ``sent`` (stored), ``pending`` (waiting for the store to come back),
-    ``lost`` (dropped because more than ``max_pending`` were waiting), ``refused`` (refused by a room that
-    had ended or expired meanwhile); ``error`` is the last database error while the store is unreachable,
+    Counters, for the student's page: ``analysed`` (frames analysed since it was made), ``sent`` (stored),
+    ``pending`` (waiting for the store to come back), ``lost`` (dropped because more than ``max_pending``
+    were waiting), ``refused`` (refused by a room that had ended or expired meanwhile); ``error`` is the last database error while the store is unreachable,
     None once a send succeeds."""
 
     def __init__(
