@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.conftest import face_clip, faceless_clip  # noqa: E402
-from tests.test_browser import _browser, _goto, _metric, _start, _wait, start_server, stop_server, write_y4m  # noqa: E402
+from tests.test_browser import _browser, _goto, _metric, _student_streams, _wait, start_server, stop_server, write_y4m  # noqa: E402
 
 SIZE = {"width": 1280, "height": 720}
 FACES = ["faceapi_happy.jpg", "faceapi_surprised.jpg", "faceapi_neutral.jpg"]
@@ -46,9 +46,8 @@ def main(samples: Path) -> int:
                     page = browser.new_page(viewport=SIZE)
                     page.goto(join)
                     page.get_by_text("I agree").click()
-                    connected = page.get_by_text("Connected.")
-                    if not _start(page, lambda: connected.count() > 0):
-                        raise SystemExit(f"student {i} never connected")
+                    if not _student_streams(page):
+                        raise SystemExit(f"no frame of student {i} reached the app")
                     students.append((browser, page))
                 if not _wait(lambda: dashboard.get_by_text("Mood:").count() > 0, timeout=90):
                     raise SystemExit(f"no mood shown ({_metric(dashboard, 'Students streaming now'):g} students)")

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.conftest import face_clip, faceless_clip  # noqa: E402
-from tests.test_browser import _browser, _free_port, _goto, _metric, _start, _wait, _webrtc_button, write_y4m  # noqa: E402
+from tests.test_browser import _browser, _free_port, _goto, _metric, _start, _student_streams, _wait, write_y4m  # noqa: E402
 from tools.class_load import PHOTOS, cpu_seconds  # noqa: E402
 from tools.live_soak import rss_mb  # noqa: E402
 
@@ -141,9 +141,8 @@ def students(p, app: App, levels: list[int], samples: Path, work: Path, settle: 
             page.add_locator_handler(not_found, lambda dialog: dialog.get_by_role("button").first.click())
             page.goto(join)
             page.get_by_text("I agree").click()
-            connected = page.get_by_text("Connected.")
-            if not _start(page, lambda: connected.count() > 0):  # noqa: B023
-                raise RuntimeError(f"student {len(joined) + 1} never connected")
+            if not _student_streams(page):
+                raise RuntimeError(f"no frame of student {len(joined) + 1} reached the app")
             joined.append(browser)
         _wait(lambda: _metric(dashboard, "Students streaming now") == level, timeout=60)  # noqa: B023
         row = step(app, f"{level} student(s)", level, settle, seconds, rows,
