@@ -62,8 +62,8 @@ class ClassReporter:
 
     Counters, for the student's page: ``analysed`` (frames analysed since it was made), ``sent`` (stored),
     ``pending`` (waiting for the store to come back), ``lost`` (dropped because more than ``max_pending``
-    were waiting), ``refused`` (refused by a room that had ended or expired meanwhile); ``error`` is the last database error while the store is unreachable,
-    None once a send succeeds."""
+    were waiting), ``refused`` (refused by a room that had ended or expired meanwhile); ``error`` is the last
+    database error while the store is unreachable, None once a send succeeds."""
 
     def __init__(
         self,
