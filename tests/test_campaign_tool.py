@@ -212,7 +212,7 @@ def test_a_start_records_its_trainer_and_says_whether_it_resumes(tmp_path, monke
     started[-1].wait()
     _epochs_done(tmp_path, "fast-sgd-b", 3)
     assert campaign.start("fast-sgd-b", data) == 0
-    assert "resuming after epoch 3;" in capsys.readouterr().out
+    assert "resuming at epoch 3 (epochs 0-2 done);" in capsys.readouterr().out
     started[-1].wait()
 
 

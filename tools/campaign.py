@@ -246,7 +246,7 @@ def start(name: str, data: Path) -> int:
         proc = launch(command, log, env)
     (folder / "pid").write_text(str(proc.pid))
     done = len(_history(folder))
-    where = f"resuming after epoch {done}" if done else "from epoch 0"
+    where = f"resuming at epoch {done} (epochs 0-{done - 1} done)" if done else "from epoch 0"
     print(f"{name}: started (pid {proc.pid}), {where}; state in {folder}")
     return 0
 
