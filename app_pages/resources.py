@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import streamlit as st
 
+from fer.bench import cpu_flags
 from fer.pipeline import Analyzer
 from fer.settings import Settings
 from fer.store import RoomNotFound, Store, normal_short_code
@@ -246,14 +247,20 @@ def host_memory_mb() -> float:
         return 512.0  # unknown: as if the smallest host
 
 
+def students_per_core() -> int:
+    """Class students one core carries at one analysis a second: 90% of it over one student's CPU as
+    measured with real browsers (README, "Sizing"): 0.036 cores where the CPU has AVX-512, 0.045 on an
+    AVX2-only one, which runs the networks 4-5 times slower."""
+    return 25 if "AVX-512" in cpu_flags() else 20
+
+
 def stream_limit() -> int:
     """FER_MAX_STREAMS, or with 0 the host's: the streams that fit its memory (measured: a server at rest
-    ~300 MB, ~22 MB more per student, README "Sizing") and its cores (~25 students a core at one analysis a
-    second, tools/class_scale.py)."""
+    ~300 MB, ~22 MB more per student, README "Sizing") and its cores (``students_per_core``)."""
     if settings().max_streams:
         return settings().max_streams
     by_memory = int((0.9 * host_memory_mb() - 300) / 22) + 1
-    return max(1, min(by_memory, 25 * (os.cpu_count() or 1)))
+    return max(1, min(by_memory, students_per_core() * (os.cpu_count() or 1)))
 
 
 def stream_admission(key: str, weight: int = 1) -> Admission:

@@ -96,10 +96,29 @@ def test_max_streams_is_a_positive_setting_or_zero_for_the_hosts():
 
     assert Settings.from_env({"FER_MAX_STREAMS": "40"}).max_streams == 40
     assert Settings().max_streams == 0  # from the host
-    assert resources.stream_limit() == max(1, min(int((0.9 * resources.host_memory_mb() - 300) / 22) + 1, 25 * os.cpu_count()))
+    assert resources.stream_limit() >= 1
     for bad in ("-1", "many", "2.5"):
         with pytest.raises(SettingsError, match="FER_MAX_STREAMS"):
             Settings.from_env({"FER_MAX_STREAMS": bad})
+
+
+@pytest.mark.parametrize(
+    "memory_mb, cores, flags, limit",
+    [
+        (512, 1, "AVX2 AVX-512", 8),  # the smallest host: bound by memory
+        (1024, 1, "AVX2", 20),  # room for 29 in memory, one AVX2-only core for 20
+        (4096, 2, "AVX2 AVX-512 AVX512-VNNI", 50),  # bound by CPU: 25 students a core with AVX-512
+        (4096, 2, "AVX2", 40),  # 20 a core without it (the networks 4-5 times slower)
+        (200, 2, "AVX2", 1),  # less than the server at rest: still the first stream
+    ],
+)
+def test_the_hosts_stream_limit_follows_its_memory_cores_and_vector_instructions(monkeypatch, memory_mb, cores, flags, limit):
+    from app_pages import resources
+
+    monkeypatch.setattr(resources, "host_memory_mb", lambda: memory_mb)
+    monkeypatch.setattr(resources, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(resources.os, "cpu_count", lambda: cores)
+    assert resources.stream_limit() == limit
 
 
 def test_a_full_server_refuses_a_new_live_viewer_and_takes_them_when_a_stream_stops(max_streams):
