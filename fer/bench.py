@@ -9,6 +9,7 @@ smoothing. The same frames go through the `fer` package from PyPI in a subproces
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -120,8 +121,10 @@ def live_ms_per_frame(analyzer: Analyzer, frame: np.ndarray) -> float:
     return (time.perf_counter() - start) / len(clip) * 1000
 
 
+@functools.cache
 def cpu_flags() -> str:
-    """The vector instructions of this CPU that decide the network's speed (from /proc/cpuinfo on Linux)."""
+    """The vector instructions of this CPU that decide the network's speed (from /proc/cpuinfo on Linux; read
+    once, as the app asks at every stream admission)."""
     try:
         flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
     except (OSError, StopIteration):
