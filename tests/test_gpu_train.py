@@ -29,7 +29,7 @@ def test_gpu_script_runs_on_cpu_and_leaves_checkpoints(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     history = json.loads((out / "history.json").read_text())
-    assert summary["backend"] == "tensorflow" and summary["gpu"] is False
+    assert summary["backend"] == "tensorflow" and summary["gpu"] is False and summary["jit_compiled"] is False
     assert 2 <= summary["epochs"] <= 4 and [h["epoch"] for h in history] == list(range(summary["epochs"]))
     assert summary["best_val_accuracy_mirrored"] == max(h["val_accuracy_mirrored"] for h in history)
 
@@ -39,3 +39,15 @@ def test_gpu_script_runs_on_cpu_and_leaves_checkpoints(tmp_path):
         model = keras.models.load_model(out / name)
         probs = model.predict(np.zeros((2, 48, 48, 1), np.float32), verbose=0)
         assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1, atol=1e-4)
+
+
+def test_the_gpu_trainer_can_compile_each_step_whole():
+    """Under JAX one layer marked not jit-compatible makes Keras run the whole training step op by op: the
+    first GPU run (2026-12-04, an H200) took 44 s an epoch so, with RandomTranslation, RandomRotation and
+    RandomZoom so marked. Every layer of the trainer the script builds must allow XLA."""
+    from fer.model import build_model
+    from fer.train import TrainConfig
+    from tools import gpu_train
+
+    trainer = gpu_train.build_trainer(build_model((4, 8), (1, 1)), TrainConfig(data="unused"))
+    assert [layer.name for layer in trainer._flatten_layers() if not layer.supports_jit] == []
