@@ -135,8 +135,8 @@ def room_code(typed: str) -> str:
 
 
 # A live viewer sends 640x480 at up to 30 frames/s, every frame analysed: each one added 42-116 MB to the
-# server (more when the server was short of CPU and frames queued) against 22 MB per class student (README,
-# "Sizing"), so it counts as this many streams against FER_MAX_STREAMS.
+# server (more when the server was short of CPU and frames queued) against 22 MB per class student
+# (docs/sizing.md), so it counts as this many streams against FER_MAX_STREAMS.
 LIVE_VIEWER_WEIGHT = 5
 
 
@@ -249,14 +249,14 @@ def host_memory_mb() -> float:
 
 def students_per_core() -> int:
     """Class students one core carries at one analysis a second: 90% of it over one student's CPU as
-    measured with real browsers (README, "Sizing"): 0.036 cores where the CPU has AVX-512, 0.045 on an
+    measured with real browsers (docs/sizing.md): 0.036 cores where the CPU has AVX-512, 0.045 on an
     AVX2-only one, which runs the networks 4-5 times slower."""
     return 25 if "AVX-512" in cpu_flags() else 20
 
 
 def stream_limit() -> int:
     """FER_MAX_STREAMS, or with 0 the host's: the streams that fit its memory (measured: a server at rest
-    ~300 MB, ~22 MB more per student, README "Sizing") and its cores (``students_per_core``)."""
+    ~300 MB, ~22 MB more per student, docs/sizing.md) and its cores (``students_per_core``)."""
     if settings().max_streams:
         return settings().max_streams
     by_memory = int((0.9 * host_memory_mb() - 300) / 22) + 1

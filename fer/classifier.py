@@ -77,7 +77,7 @@ class EmotionClassifier:
     interpreters (one per core by default), each used by one call at a time: calls from different video
     threads run side by side on the cores (the interpreter releases Python's lock while it computes),
     instead of queueing behind one lock. A fast-mode call for one face (the face and its mirror image) took
-    1.0 ms on 2 cores with AVX-512 and VNNI, and 5.0 ms with AVX2 alone (``fer bench``; README, Speed).
+    1.0 ms on 2 cores with AVX-512 and VNNI, and 5.0 ms with AVX2 alone (``fer bench``; docs/speed.md).
     All views of all faces go through the network in one batch, and their distributions are averaged:
     with ``flip=True`` each face is also classified mirrored (faces are left-right symmetric, the
     model's errors are not); ``zooms`` adds closer views (centre crops enlarged by these factors);
