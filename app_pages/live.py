@@ -7,7 +7,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from app_pages.charts import emotion_legend, probability_bars, timeline_chart
 from app_pages.resources import (
-    LIVE_VIEWER_WEIGHT, analyzer, connection_help, no_video_notice, rtc_configuration, settings, stream_admission,
+    analyzer, connection_help, live_viewer_weight, no_video_notice, rtc_configuration, settings, stream_admission,
 )
 from fer.pipeline import SENSITIVITY
 from fer.stream import LiveSession, LiveSettings
@@ -69,7 +69,7 @@ def on_frame(frame: av.VideoFrame) -> av.VideoFrame:
 
 video, panel_column = st.columns([3, 2])
 with video:
-    admission = stream_admission("live", LIVE_VIEWER_WEIGHT)  # when the server is full: says so, and stops here
+    admission = stream_admission("live", live_viewer_weight())  # when the server is full: says so, and stops here
     ctx = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,

@@ -3,6 +3,7 @@
 import io
 import ipaddress
 import os
+import sys
 import threading
 import time
 import uuid
@@ -134,15 +135,21 @@ def room_code(typed: str) -> str:
     return typed
 
 
-# A live viewer sends 640x480 at up to 30 frames/s, every frame analysed: each one added 42-116 MB to the
-# server (more when the server was short of CPU and frames queued) against 22 MB per class student
-# (docs/sizing.md), so it counts as this many streams against FER_MAX_STREAMS.
-LIVE_VIEWER_WEIGHT = 5
+# A stream's weight, and the server's limits, in class students: (memory, CPU).
+STUDENT = (1, 1)
+
+
+def live_viewer_weight() -> tuple[int, int]:
+    """A live viewer sends 640x480 at up to 30 frames/s, every frame analysed (docs/sizing.md). Memory: each
+    added 42-116 MB to the server (more when it was short of CPU and frames queued) against 22 MB per class
+    student: 5 students. CPU: 0.39-0.47 cores where the CPU has AVX-512 against a student's 0.036 (13), and
+    0.785 on an AVX2-only CPU against 0.045 (18)."""
+    return (5, 13 if _avx512() else 18)
 
 
 class StreamSlots:
-    """The streams (live viewers and class students) this server process runs now, within
-    ``settings().max_streams``: a student counts 1, a live viewer ``LIVE_VIEWER_WEIGHT``. A slot is taken
+    """The streams (live viewers and class students) this server process runs now, within ``stream_limit()``
+    on each of its two budgets, memory and CPU (``STUDENT``, ``live_viewer_weight()``). A slot is taken
     when a browser presses START, before the server makes its WebRTC peer, and given back when the page sees
     the stream stopped, when the stream's video ends (a page closed mid-stream), or when its peer connection
     is found closed or failed. The first stream is always let in, whatever its weight."""
@@ -154,7 +161,7 @@ class StreamSlots:
         # token -> [taken at (monotonic), weak reference to its WebRTC worker, weight]
         self._held: dict[str, list] = {}
 
-    def take(self, token: str, limit: int, weight: int = 1) -> bool:
+    def take(self, token: str, limit: tuple[int, int], weight: tuple[int, int] = STUDENT) -> bool:
         with self._lock:
             self._prune()
             if token not in self._held:
@@ -163,15 +170,17 @@ class StreamSlots:
                 self._held[token] = [time.monotonic(), None, weight]
             return True
 
-    def room(self, limit: int, weight: int = 1) -> bool:
+    def room(self, limit: tuple[int, int], weight: tuple[int, int] = STUDENT) -> bool:
         """Whether a stream of this weight would be let in now."""
         with self._lock:
             self._prune()
             return self._room(limit, weight)
 
-    def _room(self, limit: int, weight: int) -> bool:
-        used = sum(held[2] for held in self._held.values())
-        return used == 0 or used + weight <= limit
+    def _room(self, limit: tuple[int, int], weight: tuple[int, int]) -> bool:
+        if not self._held:
+            return True
+        used = [sum(held[2][i] for held in self._held.values()) for i in range(2)]
+        return all(u + w <= most for u, w, most in zip(used, weight, limit))
 
     def attach(self, token: str, worker) -> None:
         """The stream's WebRTC worker (held weakly): the slot is free again once its connection is gone."""
@@ -247,25 +256,30 @@ def host_memory_mb() -> float:
         return 512.0  # unknown: as if the smallest host
 
 
+def _avx512() -> bool:
+    return "AVX-512" in cpu_flags()
+
+
 def students_per_core() -> int:
     """Class students one core carries at one analysis a second: 90% of it over one student's CPU as
     measured with real browsers (docs/sizing.md): 0.036 cores where the CPU has AVX-512, 0.045 on an
     AVX2-only one, which runs the networks 4-5 times slower."""
-    return 25 if "AVX-512" in cpu_flags() else 20
+    return 25 if _avx512() else 20
 
 
-def stream_limit() -> int:
-    """FER_MAX_STREAMS, or with 0 the host's: the streams that fit its memory (measured: a server at rest
-    ~300 MB, ~22 MB more per student, docs/sizing.md) and its cores (``students_per_core``)."""
+def stream_limit() -> tuple[int, int]:
+    """The server's two budgets, in class students: (memory, CPU). FER_MAX_STREAMS sets the first and lifts
+    the second; with 0, the host's: the students that fit its memory (measured: a server at rest ~300 MB,
+    ~22 MB more per student, docs/sizing.md) and its cores (``students_per_core``)."""
     if settings().max_streams:
-        return settings().max_streams
+        return (settings().max_streams, sys.maxsize)
     by_memory = int((0.9 * host_memory_mb() - 300) / 22) + 1
-    return max(1, min(by_memory, students_per_core() * (os.cpu_count() or 1)))
+    return (max(1, by_memory), students_per_core() * (os.cpu_count() or 1))
 
 
-def stream_admission(key: str, weight: int = 1) -> Admission:
+def stream_admission(key: str, weight: tuple[int, int] = STUDENT) -> Admission:
     """Call right before ``webrtc_streamer(key=key, ...)``, with the stream's weight (a live viewer:
-    ``LIVE_VIEWER_WEIGHT``). When the server's streams leave no room for it (``settings().max_streams``) and
+    ``live_viewer_weight()``). When the server's streams leave no room for it (``stream_limit()``) and
     this page holds none of them, it says so and stops the page there: the streamer (START, the camera) is
     not shown, or, if START was just pressed, not started."""
     slots, limit = stream_slots(), stream_limit()

@@ -41,9 +41,10 @@ class Settings:
     max_video_minutes: float = 90.0
     max_live_fps: float = 30.0  # frames analysed per second per live viewer
     # streams one server process accepts at once, a class student counting 1 and a live viewer 5; a new one
-    # beyond is refused with a message. 0 = from the host: (0.9 x its MB - 300) / 22 + 1, at most 25 per
-    # core with AVX-512, 20 without (docs/sizing.md: 8 on a 512 MB host; on a 2-core server with memory
-    # to spare 50, or 40 on an AVX2-only CPU)
+    # beyond is refused with a message. 0 = from the host: (0.9 x its MB - 300) / 22 + 1, and a second
+    # budget for its cores, 25 students per core with AVX-512 and 20 without, a live viewer counting 13 and
+    # 18 there (docs/sizing.md: 8 students on a 512 MB host; on a 2-core server with memory to spare 50,
+    # or 40 on an AVX2-only CPU)
     max_streams: int = 0
 
     @property

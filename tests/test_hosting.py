@@ -12,6 +12,7 @@ from .conftest import ROOT
 APP, LIVE_PAGE, JOIN_PAGE = str(ROOT / "app.py"), str(ROOT / "app_pages" / "live.py"), str(ROOT / "app_pages" / "join.py")
 TIMEOUT = 60
 FULL = "This server is full right now"
+ONE = (1, 1)  # FER_MAX_STREAMS=1 in class students: (memory, CPU)
 
 
 @pytest.fixture
@@ -96,29 +97,63 @@ def test_max_streams_is_a_positive_setting_or_zero_for_the_hosts():
 
     assert Settings.from_env({"FER_MAX_STREAMS": "40"}).max_streams == 40
     assert Settings().max_streams == 0  # from the host
-    assert resources.stream_limit() >= 1
+    assert min(resources.stream_limit()) >= 1
     for bad in ("-1", "many", "2.5"):
         with pytest.raises(SettingsError, match="FER_MAX_STREAMS"):
             Settings.from_env({"FER_MAX_STREAMS": bad})
 
 
 @pytest.mark.parametrize(
-    "memory_mb, cores, flags, limit",
+    "memory_mb, cores, flags, limit, viewers, students, one_viewer_and",
     [
-        (512, 1, "AVX2 AVX-512", 8),  # the smallest host: bound by memory
-        (1024, 1, "AVX2", 20),  # room for 29 in memory, one AVX2-only core for 20
-        (4096, 2, "AVX2 AVX-512 AVX512-VNNI", 50),  # bound by CPU: 25 students a core with AVX-512
-        (4096, 2, "AVX2", 40),  # 20 a core without it (the networks 4-5 times slower)
-        (200, 2, "AVX2", 1),  # less than the server at rest: still the first stream
+        # the smallest host, bound by memory: 8 students, or a live viewer (5) and 3
+        (512, 1, "AVX2 AVX-512", (8, 25), 1, 8, 3),
+        (512, 1, "AVX2", (8, 20), 1, 8, 2),  # its one AVX2-only core: a viewer's 18 students of CPU and 2
+        (1024, 1, "AVX2", (29, 20), 1, 20, 2),  # room for 29 in memory, one AVX2-only core for 20
+        (4096, 2, "AVX2 AVX-512 AVX512-VNNI", (154, 50), 3, 50, 37),  # bound by CPU: 25 a core with AVX-512
+        (4096, 2, "AVX2", (154, 40), 2, 40, 22),  # 20 a core without it (the networks 4-5 times slower)
+        (200, 2, "AVX2", (1, 40), 1, 1, 0),  # less than the server at rest: still the first stream
     ],
 )
-def test_the_hosts_stream_limit_follows_its_memory_cores_and_vector_instructions(monkeypatch, memory_mb, cores, flags, limit):
+def test_the_hosts_stream_limit_follows_its_memory_cores_and_vector_instructions(
+    monkeypatch, memory_mb, cores, flags, limit, viewers, students, one_viewer_and
+):
+    """The host's two budgets, and what they let in: live viewers alone, students alone, and students beside
+    one live viewer (its memory is 5 students', its CPU 13 students' with AVX-512 and 18 without)."""
     from app_pages import resources
 
     monkeypatch.setattr(resources, "host_memory_mb", lambda: memory_mb)
     monkeypatch.setattr(resources, "cpu_flags", lambda: flags)
     monkeypatch.setattr(resources.os, "cpu_count", lambda: cores)
     assert resources.stream_limit() == limit
+
+    def admitted(*weights) -> int:
+        slots = resources.StreamSlots()
+        for i, weight in enumerate(weights):
+            if not slots.take(str(i), limit, weight):
+                return i
+        return len(weights)
+
+    viewer = resources.live_viewer_weight()
+    assert admitted(*[viewer] * 10) == viewers
+    assert admitted(*[resources.STUDENT] * 200) == students
+    assert admitted(viewer, *[resources.STUDENT] * 200) == 1 + one_viewer_and
+
+
+def test_an_operators_max_streams_counts_memory_alone(monkeypatch):
+    """FER_MAX_STREAMS=40 on a 2-core AVX2-only host: 8 live viewers (5 each), as the setting says, where the
+    host's own limit would take 2."""
+    from app_pages import resources
+
+    monkeypatch.setattr(resources, "cpu_flags", lambda: "AVX2")
+    monkeypatch.setattr(resources.os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("FER_MAX_STREAMS", "40")
+    resources.settings.clear()
+    try:
+        slots, limit = resources.StreamSlots(), resources.stream_limit()
+        assert [slots.take(str(i), limit, resources.live_viewer_weight()) for i in range(9)] == [True] * 8 + [False]
+    finally:
+        resources.settings.clear()
 
 
 def test_a_full_server_refuses_a_new_live_viewer_and_takes_them_when_a_stream_stops(max_streams):
@@ -143,7 +178,7 @@ def test_a_full_server_refuses_a_new_live_viewer_and_takes_them_when_a_stream_st
 def test_start_pressed_while_the_server_filled_up_is_refused(max_streams):
     at = AppTest.from_file(LIVE_PAGE, default_timeout=TIMEOUT).run()
     assert _components(at) == 1
-    assert max_streams.take("someone else", 1)  # another browser pressed START meanwhile
+    assert max_streams.take("someone else", ONE)  # another browser pressed START meanwhile
     _press(at, "live")
     assert FULL in at.error[0].value and _components(at) == 0 and max_streams.active() == 1
     assert "live" not in at.session_state  # the refused START is forgotten: no peer is made for it
@@ -153,7 +188,7 @@ def test_a_start_whose_run_was_cut_short_after_taking_the_slot_is_not_refused_by
     """START's reruns overlap on a busy server: one run takes the slot and the next stops it before it ends.
     The next run must find that slot its own (the browser suite once read "full (1 stream)" after START)."""
     at = AppTest.from_file(LIVE_PAGE, default_timeout=TIMEOUT).run()
-    assert max_streams.take(at.session_state["stream_slot_live"], 1, 5)  # the run cut short
+    assert max_streams.take(at.session_state["stream_slot_live"], ONE, (5, 18))  # the run cut short
     _press(at, "live")
     assert not at.exception and not at.error and _components(at) == 1 and max_streams.active() == 1
     _press(at, "live", signalling=False)  # STOP gives it back
@@ -164,7 +199,7 @@ def test_a_full_server_refuses_a_student_after_the_consent(max_streams):
     from fer.store import Store
 
     code, _ = Store(os.environ["FER_DATABASE_URL"]).create_room("Music")
-    assert max_streams.take("a live viewer", 1)
+    assert max_streams.take("a live viewer", ONE)
     at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
     at.query_params["room"] = code
     at.run()
@@ -181,7 +216,7 @@ def test_a_slot_comes_back_when_the_video_ends_or_the_connection_closes(max_stre
     from app_pages.resources import Admission, StreamSlots
 
     flushed = []
-    assert max_streams.take("a", 1)
+    assert max_streams.take("a", ONE)
     Admission(max_streams, "a").on_ended(then=lambda: flushed.append(1))()  # the video thread, at the end
     assert max_streams.active() == 0 and flushed == [1]
 
@@ -192,18 +227,18 @@ def test_a_slot_comes_back_when_the_video_ends_or_the_connection_closes(max_stre
         pc = Peer()
 
     worker = Worker()
-    assert max_streams.take("b", 1)
+    assert max_streams.take("b", ONE)
     max_streams.attach("b", worker)
-    assert max_streams.active() == 1 and not max_streams.take("c", 1)
+    assert max_streams.active() == 1 and not max_streams.take("c", ONE)
     worker.pc.connectionState = "failed"  # e.g. ICE failed: streamlit-webrtc stops the worker
     assert max_streams.active() == 0
-    assert max_streams.take("d", 1)
+    assert max_streams.take("d", ONE)
     max_streams.attach("d", other := Worker())
     ref = weakref.ref(other)
     del other
     assert ref() is None and max_streams.active() == 0  # the worker is gone
     monkeypatch.setattr(StreamSlots, "UNCONNECTED_S", 0.0)
-    assert max_streams.take("e", 1) and max_streams.active() == 0  # START pressed but no peer ever made
+    assert max_streams.take("e", ONE) and max_streams.active() == 0  # START pressed but no peer ever made
 
 
 # Help beside START
