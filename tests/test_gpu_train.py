@@ -10,7 +10,7 @@ import numpy as np
 from .conftest import ROOT
 
 
-def test_gpu_script_runs_on_cpu_and_leaves_checkpoints(tmp_path):
+def test_gpu_script_runs_on_cpu_and_leaves_a_checkpoint_per_network(tmp_path):
     rng = np.random.default_rng(0)
     n_train, n_test = 96, 21
     np.savez(
@@ -20,23 +20,31 @@ def test_gpu_script_runs_on_cpu_and_leaves_checkpoints(tmp_path):
         usage=np.array(["Training"] * n_train + ["PublicTest"] * n_test),
     )
     out = tmp_path / "out"
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "gpu_train.py"), "--data", str(tmp_path / "tiny.npz"), "--out", str(out),
-         "--minutes", "2", "--max-epochs", "4", "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "32",
-         "--checkpoint-every", "1"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    summary = json.loads((out / "summary.json").read_text())
-    history = json.loads((out / "history.json").read_text())
-    assert summary["backend"] == "tensorflow" and summary["gpu"] is False and summary["jit_compiled"] is False
-    assert 2 <= summary["epochs"] <= 4 and [h["epoch"] for h in history] == list(range(summary["epochs"]))
-    assert summary["best_val_accuracy_mirrored"] == max(h["val_accuracy_mirrored"] for h in history)
+
+    def run(minutes: float, max_epochs: int, networks: int) -> tuple[dict, list]:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "gpu_train.py"), "--data", str(tmp_path / "tiny.npz"), "--out", str(out),
+             "--minutes", str(minutes), "--max-epochs", str(max_epochs), "--networks", str(networks),
+             "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "32", "--checkpoint-every", "1"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads((out / "summary.json").read_text()), json.loads((out / "history.json").read_text())
+
+    # time for more epochs than allowed: the first network has all of them, and then a second one
+    summary, history = run(minutes=10, max_epochs=3, networks=2)
+    assert summary["backend"] == "tensorflow" and summary["gpu"] is False
+    assert [(n["network"], n["epochs"], n["seed"]) for n in summary["networks"]] == [(0, 3, 7), (1, 3, 8)]
+    assert [(h["network"], h["epoch"]) for h in history] == [(k, e) for k in (0, 1) for e in range(3)]
+    for network in summary["networks"]:
+        assert network["jit_compiled"] is False  # TensorFlow on the CPU: a graph; under JAX, XLA
+        rows = [h["val_accuracy_mirrored"] for h in history if h["network"] == network["network"]]
+        assert network["best_val_accuracy_mirrored"] == max(rows)
 
     import keras
 
-    for name in ("best.keras", "last.keras"):
-        model = keras.models.load_model(out / name)
+    for k in (0, 1):
+        model = keras.models.load_model(out / f"best_{k}.keras")
         probs = model.predict(np.zeros((2, 48, 48, 1), np.float32), verbose=0)
         assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1, atol=1e-4)
 

@@ -4,10 +4,12 @@
     # fer2013.npz.xz in .gpudata/, both listed in .git/info/exclude). At most 64 MiB travel: the data
     # (52 MiB) fits beside the code only with models/, docs/ and notebooks/ untracked for the call
     # (`git rm -r -q --cached` them and list them in .git/info/exclude; `git reset -q -- models docs
-    # notebooks` after). No file over 16 MiB comes back, and the default net's .keras is 19 MB: split it.
+    # notebooks` after). No file over 16 MiB comes back (the default net's .keras is 19 MB), at most 8
+    # files and 64 MiB in all: the networks come back as one tar in parts.
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl; export PYTHONPATH=/tmp/site
-    KERAS_BACKEND=jax timeout 560 python3 tools/gpu_train.py --data .gpudata/fer2013.npz.xz --minutes 8.7 --out /tmp/run
-    split -b 15000000 -d /tmp/run/best.keras $OUT/best.keras.part  # here: cat best.keras.part* > best.keras
+    KERAS_BACKEND=jax timeout 560 python3 tools/gpu_train.py --data .gpudata/fer2013.npz.xz --minutes 8.7 \
+        --out /tmp/run > $OUT/log.txt 2>&1
+    tar cf - -C /tmp/run . | split -b 15000000 -d - $OUT/run.tar.part  # here: cat run.tar.part* | tar xf -
     # here, to test it on the CPU with a tiny run:
     .venv/bin/python tools/gpu_train.py --data tiny.npz --minutes 0.3 --limit 256 --widths 8 16 --convs 1 1
 
@@ -17,8 +19,10 @@ model) under mixed precision (bfloat16 on a GPU); trains one warm-up epoch and t
 of remaining epochs to the time left (``--minutes`` minus the time used and a margin for the last export);
 trains them with SGD + Nesterov momentum on a cosine schedule defined over that number, checkpointing the
 best network by PublicTest accuracy (as is and mirrored, the fast mode's views) under ``--out`` every few
-epochs, so that a call cut short still returns them. Back here, ``python -m fer export OUT/best.keras``
-converts it to the app's runtime, or ``python -m fer train --teacher`` distils it into the live network.
+epochs, so that a call cut short still returns them. When the first network had its full ``--max-epochs``
+and time is left for another whole run like it, it trains the next (seed + 1, ...), up to ``--networks``:
+an ensemble, for the accurate mode or as teachers. Back here, ``python -m fer export OUT/best_0.keras``
+converts one to the app's runtime, or ``python -m fer train --teacher`` distils them into the live network.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-epochs", type=int, default=300)
     parser.add_argument("--checkpoint-every", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="only the first N training rows (a CPU smoke test)")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7, help="network k trains with seed + k")
+    parser.add_argument("--networks", type=int, default=3, help="at most this many, one after another, while time allows")
     args = parser.parse_args(argv)
 
     import keras
@@ -81,64 +86,92 @@ def main(argv: list[str] | None = None) -> int:
     x_val, y_val = preprocess(select.images), select.labels
     steps = int(np.ceil(len(images) / args.batch_size))
 
-    network = build_model(tuple(args.widths), tuple(args.convs), 0.4)
-    trainer = build_trainer(network, cfg)
     jit = keras.backend.backend() == "jax"  # TensorFlow's CPU smoke test runs as a graph, without XLA
+    deadline = started + args.minutes * 60 - MARGIN_S
+    history: list[dict] = []
 
-    def compile_with(schedule) -> None:
-        opt = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
-        opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
-        trainer.compile(optimizer=opt, loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), metrics=["accuracy"], jit_compile=jit or "auto")
+    def train_network(k: int, planned: int | None) -> dict:
+        """Network k (seed + k), its best epoch saved as best_k.keras: ``planned`` epochs, or with None as
+        many as fit before the deadline (at most --max-epochs)."""
+        keras.utils.set_random_seed(args.seed + k)
+        network = build_model(tuple(args.widths), tuple(args.convs), 0.4)
+        trainer = build_trainer(network, cfg)
 
-    history, best, best_weights = [], 0.0, None
+        def compile_with(schedule) -> None:
+            opt = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
+            opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+            loss = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
+            trainer.compile(optimizer=opt, loss=loss, metrics=["accuracy"], jit_compile=jit or "auto")
 
-    def epoch_done(epoch: int, fit, seconds: float) -> None:
-        nonlocal best, best_weights
-        plain = network.predict(x_val, batch_size=1024, verbose=0).astype(np.float32)
-        mirror = network.predict(x_val[:, :, ::-1], batch_size=1024, verbose=0).astype(np.float32)
-        row = {
-            "epoch": epoch, "seconds": round(seconds, 2), "loss": float(fit.history["loss"][-1]),
-            "val_accuracy": float((plain.argmax(1) == y_val).mean()),
-            "val_accuracy_mirrored": float(((plain + mirror).argmax(1) == y_val).mean()),
+        def one_epoch() -> object:
+            return trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
+
+        best, best_weights = 0.0, None
+
+        def save_best() -> None:
+            nonlocal best_weights
+            if best_weights is not None:
+                kept = float32_copy(network)
+                kept.set_weights(best_weights)
+                kept.save(out / f"best_{k}.keras")  # loads under TensorFlow here
+                best_weights = None
+
+        def epoch_done(epoch: int, fit, seconds: float) -> None:
+            nonlocal best, best_weights
+            plain = network.predict(x_val, batch_size=1024, verbose=0).astype(np.float32)
+            mirror = network.predict(x_val[:, :, ::-1], batch_size=1024, verbose=0).astype(np.float32)
+            row = {
+                "network": k, "epoch": epoch, "seconds": round(seconds, 2), "loss": float(fit.history["loss"][-1]),
+                "val_accuracy": float((plain.argmax(1) == y_val).mean()),
+                "val_accuracy_mirrored": float(((plain + mirror).argmax(1) == y_val).mean()),
+            }
+            history.append(row)
+            print(json.dumps(row), flush=True)
+            if row["val_accuracy_mirrored"] > best:  # kept in memory; written every few epochs and at the end
+                best, best_weights = row["val_accuracy_mirrored"], network.get_weights()
+            if epoch % args.checkpoint_every == 0:
+                save_best()
+            (out / "history.json").write_text(json.dumps(history))
+
+        # 1. one warm-up epoch (linear ramp to the peak learning rate), timed with its compilation
+        compile_with(keras.optimizers.schedules.PolynomialDecay(args.learning_rate / 100, steps, args.learning_rate, power=1.0))
+        t0 = time.time()
+        fit = one_epoch()
+        first = time.time() - t0
+        epoch_done(0, fit, first)
+        # 2. a second epoch and its evaluation, timed: the cost of each further epoch
+        t1 = time.time()
+        fit = one_epoch()
+        epoch_done(1, fit, time.time() - t1)
+        per_epoch = time.time() - t1
+        epochs = planned or int(min(args.max_epochs, max(2, 2 + (deadline - time.time()) // per_epoch)))
+        # 3. the rest on a cosine schedule defined over exactly that many epochs
+        if epochs > 2:
+            compile_with(keras.optimizers.schedules.CosineDecay(args.learning_rate, (epochs - 2) * steps))
+            for epoch in range(2, epochs):
+                t = time.time()
+                fit = one_epoch()
+                epoch_done(epoch, fit, time.time() - t)
+        save_best()
+        return {
+            "network": k, "seed": args.seed + k, "first_epoch_s": round(first, 2), "epoch_s": round(per_epoch, 2),
+            "epochs": epochs, "jit_compiled": bool(trainer.jit_compile), "best_val_accuracy_mirrored": best,
+            "parameters": int(network.count_params()), "seconds": round(time.time() - t0, 1),
         }
-        history.append(row)
-        print(json.dumps(row), flush=True)
-        if row["val_accuracy_mirrored"] > best:  # kept in memory; written every few epochs and at the end
-            best, best_weights = row["val_accuracy_mirrored"], network.get_weights()
-        if best_weights is not None and (epoch % args.checkpoint_every == 0 or epoch + 1 >= planned):
-            kept = float32_copy(network)
-            kept.set_weights(best_weights)
-            kept.save(out / "best.keras")  # loads under TensorFlow here
-            best_weights = None
-        (out / "history.json").write_text(json.dumps(history))
 
-    # 1. one warm-up epoch (linear ramp to the peak learning rate), timed
-    planned = args.max_epochs
-    compile_with(keras.optimizers.schedules.PolynomialDecay(args.learning_rate / 100, steps, args.learning_rate, power=1.0))
-    t0 = time.time()
-    fit = trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
-    first = time.time() - t0  # includes compilation: the later epochs are faster, so the fit is safe
-    epoch_done(0, fit, first)
-    # 2. as many epochs as fit in the time left, on a cosine schedule defined over exactly that many
-    t1 = time.time()
-    fit = trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
-    per_epoch = time.time() - t1 + 1.0  # a second epoch without compilation, plus the evaluation
-    left = args.minutes * 60 - (time.time() - started) - MARGIN_S
-    planned = int(min(args.max_epochs, max(2, 2 + left // per_epoch)))
-    epoch_done(1, fit, per_epoch)
-    remaining = planned - 2
-    if remaining > 0:
-        compile_with(keras.optimizers.schedules.CosineDecay(args.learning_rate, remaining * steps))
-        for epoch in range(2, planned):
-            t = time.time()
-            fit = trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
-            epoch_done(epoch, fit, time.time() - t)
-    float32_copy(network).save(out / "last.keras")
+    # As many networks as fit, each over the full --max-epochs once the first shows it can (the GPU's time
+    # is rare; several networks make an ensemble, for the accurate mode or as teachers): the first fits its
+    # epochs to the time, and each further one starts only if a whole run like the first fits before the
+    # deadline.
+    networks = [train_network(0, None)]
+    while len(networks) < args.networks and networks[0]["epochs"] == args.max_epochs:
+        if time.time() + networks[0]["seconds"] > deadline:
+            break
+        networks.append(train_network(len(networks), args.max_epochs))
     summary = {
         "backend": keras.backend.backend(), "gpu": gpu, "mixed_precision": gpu, "widths": args.widths, "convs": args.convs,
-        "batch_size": args.batch_size, "first_epoch_s": round(first, 2), "epoch_s": round(per_epoch, 2),
-        "epochs": planned, "jit_compiled": bool(trainer.jit_compile), "best_val_accuracy_mirrored": best, "wall_s": round(time.time() - started, 1),
-        "train_rows": int(len(images)), "parameters": int(network.count_params()),
+        "batch_size": args.batch_size, "train_rows": int(len(images)), "networks": networks,
+        "wall_s": round(time.time() - started, 1),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
