@@ -144,7 +144,9 @@ RECIPES = {
 # on a replaced, AVX2-only machine, where a 30-epoch cycle is what fits its sessions (its recipe, above).
 # fast-distil-pair-long goes next (2026-12-03): the long distillation that came closest to the fast target,
 # without the VGG-sized teacher it would otherwise wait for; a passing epoch ships at a session's end.
-QUEUE = ("fast-mixup", "fast-distil-pair-long", "accurate-vgg", "fast-distil", "fast-distil-long", "accurate-vgg-b", "fast-sgd-b")
+# fast-mixup leaves the queue (2026-12-04): it finished on 2026-12-03 (69.60% at best, model card), and a
+# replaced machine (an empty ~/.cache/fer/ again, now an AMD EPYC with AVX512-BF16) would otherwise run it again.
+QUEUE = ("fast-distil-pair-long", "accurate-vgg", "fast-distil", "fast-distil-long", "accurate-vgg-b", "fast-sgd-b")
 CPUINFO = Path("/proc/cpuinfo")
 # Where a recipe starts from the shipped fast network (``{shipped}``), and the accurate mode's second network,
 # the AdamW one (``{adamw}``, a teacher).
