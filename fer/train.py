@@ -294,6 +294,20 @@ def _load_state(trainer, ckpt: Path) -> tuple[int, float, tuple[int, list]]:
     return int(state["epoch"]), float(state["best"]), (int(state["averaged"]) if "averaged" in state.files else 0, mean)
 
 
+def epoch_batches(x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size: int):
+    """One epoch's faces, targets and weights in batches, in the order given, with tf.data's autotuning off.
+
+    Given the arrays themselves, Keras builds an autotuned pipeline for each ``fit``, and deleting its iterator
+    at the end of the epoch waits for the tuning thread, which sleeps up to about a minute between rounds:
+    the campaign sat idle 35-45 s after about half of its epochs (gdb: ``~RootDataset::Iterator`` waiting on
+    ``Model::OptimizeLoop``). Batches in a fixed order need no tuning."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return tf.data.Dataset.from_tensor_slices((x, y, weights)).batch(batch_size).with_options(options)
+
+
 def mirrored_accuracy(model, x: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Accuracy of ``model`` on ``x`` as is, and averaged with its mirror image (the fast mode's views)."""
     plain = model.predict(x, batch_size=512, verbose=0)
@@ -429,7 +443,7 @@ def _train(cfg: TrainConfig) -> dict:
         x_epoch, y_epoch, w_epoch = x_train[order], y_train[order], weights[order]
         if cfg.mixup:
             x_epoch, y_epoch, w_epoch = mix_faces(x_epoch, y_epoch, w_epoch, cfg.mixup, np.random.default_rng([cfg.seed, epoch, 1]))
-        fit = trainer.fit(x_epoch, y_epoch, sample_weight=w_epoch, batch_size=cfg.batch_size, shuffle=False, epochs=1, verbose=2)
+        fit = trainer.fit(epoch_batches(x_epoch, y_epoch, w_epoch, cfg.batch_size), epochs=1, verbose=2)
         if epoch >= averaged_from:  # the running mean of the weights after each averaged epoch
             averaged_epochs += 1
             weights_now = model.get_weights()

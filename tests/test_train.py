@@ -8,7 +8,7 @@ import pytest
 from fer.classifier import EmotionClassifier
 from fer.data import Dataset
 from fer.assets import MODES
-from fer.train import TrainConfig, class_weights, mix_faces, training_targets
+from fer.train import TrainConfig, class_weights, epoch_batches, mix_faces, training_targets
 
 from .conftest import run_cli
 from .test_data import write_fer_csv
@@ -152,6 +152,32 @@ def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_pat
     assert all(np.allclose(x, y, atol=1e-6) for x, y in zip(a, b))
     logged = (tmp_path / "b" / "history.csv").read_text().strip().splitlines()
     assert [line.split(",")[0] for line in logged[1:]] == ["0", "1"] and "val_accuracy_mirrored" in logged[0]
+
+
+def test_an_epochs_batches_train_as_keras_own_batching_of_the_arrays_without_a_tuning_thread():
+    """The faces, targets and weights in the order given, the last batch short, so an epoch trains the very
+    network that ``fit`` on the arrays gives; with autotuning off, so no tuning thread outlives the epoch."""
+    import keras
+
+    from fer.model import build_model
+
+    rng = np.random.default_rng(5)
+    x = rng.random((40, 48, 48, 1), dtype=np.float32)
+    y = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 40)]
+    w = rng.random(40) + 0.5
+    batches = epoch_batches(x, y, w, 16)
+    assert [len(b[0]) for b in batches] == [16, 16, 8] and not batches.options().autotune.enabled
+    assert np.array_equal(np.concatenate([b[2] for b in batches]), w)
+    trained = []
+    for data in ({"x": x, "y": y, "sample_weight": w, "batch_size": 16}, {"x": batches}):
+        keras.utils.set_random_seed(1)
+        model = build_model((4, 8), (1, 1))
+        initial = model.get_weights()
+        model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss="categorical_crossentropy")
+        model.fit(**data, shuffle=False, epochs=1, verbose=0)
+        trained.append(model.get_weights())
+        assert not all(np.allclose(a, b) for a, b in zip(initial, trained[-1]))
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(*trained))
 
 
 def test_a_run_resumed_in_mixed_precision_continues_and_saves_float32_networks(tmp_path):
