@@ -443,7 +443,7 @@ def _train(cfg: TrainConfig) -> dict:
         x_epoch, y_epoch, w_epoch = x_train[order], y_train[order], weights[order]
         if cfg.mixup:
             x_epoch, y_epoch, w_epoch = mix_faces(x_epoch, y_epoch, w_epoch, cfg.mixup, np.random.default_rng([cfg.seed, epoch, 1]))
-        fit = trainer.fit(epoch_batches(x_epoch, y_epoch, w_epoch, cfg.batch_size), epochs=1, verbose=2)
+        fit = trainer.fit(epoch_batches(x_epoch, y_epoch, w_epoch, cfg.batch_size), shuffle=False, epochs=1, verbose=2)
         if epoch >= averaged_from:  # the running mean of the weights after each averaged epoch
             averaged_epochs += 1
             weights_now = model.get_weights()

@@ -146,7 +146,8 @@ RECIPES = {
 # without the VGG-sized teacher it would otherwise wait for; a passing epoch ships at a session's end.
 # fast-mixup leaves the queue (2026-12-04): it finished on 2026-12-03 (69.60% at best, model card), and a
 # replaced machine (an empty ~/.cache/fer/ again, now an AMD EPYC with AVX512-BF16) would otherwise run it again.
-QUEUE = ("fast-distil-pair-long", "accurate-vgg", "fast-distil", "fast-distil-long", "accurate-vgg-b", "fast-sgd-b")
+# fast-distil-pair-long leaves it too (2026-12-04): it finished that day (69.66% at best, not shipped, model card).
+QUEUE = ("accurate-vgg", "fast-distil", "fast-distil-long", "accurate-vgg-b", "fast-sgd-b")
 CPUINFO = Path("/proc/cpuinfo")
 # Where a recipe starts from the shipped fast network (``{shipped}``), and the accurate mode's second network,
 # the AdamW one (``{adamw}``, a teacher).
