@@ -1,6 +1,6 @@
 """What a wider or deeper network costs on this machine: training time per epoch and runtime per face.
 
-Usage: .venv/bin/python tools/train_cost.py [NAME ...] [--precision mixed_bfloat16] [--teachers N]
+Usage: .venv/bin/python tools/train_cost.py [NAME ...] [--precision mixed_bfloat16] [--teachers N | --teacher-names NAME ...]
 (default: every architecture below, in float32, without teachers)
 
 For each architecture of ``fer.model.build_model`` it times 60 training steps (batch 64, the training
@@ -9,7 +9,8 @@ step into minutes per FER2013 epoch (449 steps), then exports the network to int
 and times the app's fast-mode call for one face (``EmotionClassifier(flip=True)``: the face and its
 mirror image in one batch), the median of 200 calls, as ``python -m fer bench`` does. With ``--teachers N`` the
 steps are a distilling run's (``fer train --teacher-networks``): N frozen networks of the same architecture
-see each augmented batch too, and the loss is ``fer.train.distillation_loss``.
+see each augmented batch too, and the loss is ``fer.train.distillation_loss``; with ``--teacher-names`` the
+teachers are those architectures instead, one each (``VGG wide48``: fast-distil-long's pair).
 The figures decide what can be trained in one session on a 2-core CPU, and what fits the 1 ms per face
 budget of the live page.
 """
@@ -38,7 +39,7 @@ ARCHITECTURES = {  # name: (widths, convs per block)
 STEPS, BATCH, EPOCH_STEPS = 60, 64, 449
 
 
-def main(names: list[str], precision: str = "float32", teachers: int = 0) -> None:
+def main(names: list[str], precision: str = "float32", teachers: int = 0, teacher_names: tuple[str, ...] = ()) -> None:
     import keras
 
     keras.mixed_precision.set_global_policy(precision)  # the training steps; the runtime is int8 either way
@@ -57,9 +58,10 @@ def main(names: list[str], precision: str = "float32", teachers: int = 0) -> Non
         if names and not any(n in name for n in names):
             continue
         network = build_model(widths, convs)
-        taught_by = [frozen(build_model(widths, convs), f"teacher{i}") for i in range(teachers)]
+        shapes = [ARCHITECTURES[_named(t)] for t in teacher_names] or [(widths, convs)] * teachers
+        taught_by = [frozen(build_model(*shape), f"teacher{i}") for i, shape in enumerate(shapes)]
         trainer = training_model(network, augmenter(TrainConfig(erasing=0.25)), taught_by)
-        trainer.compile(optimizer="adamw", loss=distillation_loss(0.1, 0.5) if teachers else "categorical_crossentropy")
+        trainer.compile(optimizer="adamw", loss=distillation_loss(0.1, 0.5) if taught_by else "categorical_crossentropy")
         trainer.fit(x[: 5 * BATCH], y[: 5 * BATCH], batch_size=BATCH, verbose=0)  # compile, warm up
         ends = []
         clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
@@ -77,11 +79,21 @@ def main(names: list[str], precision: str = "float32", teachers: int = 0) -> Non
         )
 
 
+def _named(part: str) -> str:
+    """The one architecture whose name contains ``part``."""
+    found = [name for name in ARCHITECTURES if part in name]
+    if len(found) != 1:
+        raise SystemExit(f"--teacher-names: {part!r} names {len(found)} architectures of {list(ARCHITECTURES)}")
+    return found[0]
+
+
 if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="architectures whose name contains one of these (default: all)")
     parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
-    parser.add_argument("--teachers", type=int, default=0, help="frozen teachers of the same architecture (default: 0)")
+    teaching = parser.add_mutually_exclusive_group()
+    teaching.add_argument("--teachers", type=int, default=0, help="frozen teachers of the same architecture (default: 0)")
+    teaching.add_argument("--teacher-names", nargs="+", default=(), help="frozen teachers of these architectures, one each")
     args = parser.parse_args()
-    main(args.names, args.precision, args.teachers)
+    main(args.names, args.precision, args.teachers, tuple(args.teacher_names))
