@@ -164,8 +164,15 @@ def test_status_and_plot_read_a_history_with_unchecked_epochs(tmp_path, monkeypa
     (tmp_path / "fast-sgd" / "candidate" / "fer_cnn.tflite").write_bytes(b"a network")
     assert campaign.status("fast-sgd") == 0
     scoring = capsys.readouterr().out.split("score it by the shipping rule:\n")[1].splitlines()
-    assert [line.split()[-2] for line in scoring] == ["fast", "accurate"]
+    assert [line.split()[-2] for line in scoring] == ["fast", "accurate", "accurate"]
     assert scoring[1].endswith("candidate/fer_cnn.tflite+models/fer_cnn_adamw.tflite")
+    assert scoring[2].endswith("models/fer_cnn.tflite+models/fer_cnn_adamw.tflite+" + str(tmp_path / "fast-sgd" / "candidate" / "fer_cnn.tflite"))
+    # A VGG-sized network is over the live network's budget: only the accurate mode's places are offered.
+    (tmp_path / "accurate-vgg" / "candidate").mkdir(parents=True)
+    (tmp_path / "accurate-vgg" / "candidate" / "fer_cnn.tflite").write_bytes(b"a network")
+    assert campaign.status("accurate-vgg") == 0
+    scoring = capsys.readouterr().out.split("score it by the shipping rule:\n")[1].splitlines()
+    assert [line.split()[-2] for line in scoring] == ["accurate", "accurate"]
     assert campaign.plot("fast-sgd") == 0
     assert (tmp_path / "fast-sgd" / "history.png").stat().st_size > 0
 

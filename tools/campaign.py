@@ -307,8 +307,16 @@ def status(name: str) -> int:
     print(f"candidate exported: {'yes' if candidate.exists() else 'no'}")
     if candidate.exists():  # scored at the end of every session that has one, and shipped if it passes
         score = f".venv/bin/python tools/compare_models.py {DATA}"
-        print(f"score it by the shipping rule:\n  {score} fast {candidate}\n  {score} accurate {candidate}+models/fer_cnn_adamw.tflite")
+        places = [f"fast {candidate}"] if _widths(name) == _widths("fast-sgd") else []  # the live network's cost
+        places += [f"accurate {candidate}+models/fer_cnn_adamw.tflite",  # the accurate mode's first member
+                   f"accurate models/fer_cnn.tflite+models/fer_cnn_adamw.tflite+{candidate}"]  # or a third one
+        print("score it by the shipping rule:", *(f"  {score} {place}" for place in places), sep="\n")
     return 0
+
+
+def _widths(name: str) -> list[str]:
+    at = RECIPES[name].index("--widths") + 1
+    return RECIPES[name][at : at + 4]
 
 
 def plot(name: str) -> int:
