@@ -10,7 +10,7 @@ and times the app's fast-mode call for one face (``EmotionClassifier(flip=True)`
 mirror image in one batch), the median of 200 calls, as ``python -m fer bench`` does. With ``--teachers N`` the
 steps are a distilling run's (``fer train --teacher-networks``): N frozen networks of the same architecture
 see each augmented batch too, and the loss is ``fer.train.distillation_loss``; with ``--teacher-names`` the
-teachers are those architectures instead, one each (``VGG wide48``: fast-distil-long's pair).
+teachers are those architectures instead, one each (``VGG wide48:``, fast-distil-long's pair).
 The figures decide what can be trained in one session on a 2-core CPU, and what fits the 1 ms per face
 budget of the live page.
 """
