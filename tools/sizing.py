@@ -1,7 +1,7 @@
 """How big a host the app needs: the server's memory at rest, per live viewer and per class student, and
 its CPU per student, measured on a real server with real browsers (docs/sizing.md).
 
-Starts ``streamlit run app.py`` with MALLOC_ARENA_MAX=2 (as the Procfile sets it) and room for every stream
+Starts ``streamlit run serve.py`` with MALLOC_ARENA_MAX=2 (as the Procfile sets it) and room for every stream
 (FER_MAX_STREAMS high), and reads the server's resident memory (VmRSS) and CPU time from /proc:
 
 1. at rest: after the start and one page view (the photo page, past the first-visit notice);
