@@ -268,8 +268,14 @@ def _checked(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r["val_accuracy_mirrored"]]
 
 
+def _flag(name: str, flag: str, count: int = 1) -> list[str]:
+    """The ``count`` values of ``--flag`` in campaign ``name``'s recipe (what ``changed`` writes)."""
+    at = RECIPES[name].index("--" + flag) + 1
+    return RECIPES[name][at : at + count]
+
+
 def planned_epochs(name: str) -> int:
-    return int(RECIPES[name][RECIPES[name].index("--epochs") + 1])
+    return int(_flag(name, "epochs")[0])
 
 
 def finished(name: str) -> bool:
@@ -307,16 +313,12 @@ def status(name: str) -> int:
     print(f"candidate exported: {'yes' if candidate.exists() else 'no'}")
     if candidate.exists():  # scored at the end of every session that has one, and shipped if it passes
         score = f".venv/bin/python tools/compare_models.py {DATA}"
-        places = [f"fast {candidate}"] if _widths(name) == _widths("fast-sgd") else []  # the live network's cost
+        live = _flag(name, "widths", 4) == _flag("fast-sgd", "widths", 4)  # the live network's cost
+        places = [f"fast {candidate}"] if live else []
         places += [f"accurate {candidate}+models/fer_cnn_adamw.tflite",  # the accurate mode's first member
                    f"accurate models/fer_cnn.tflite+models/fer_cnn_adamw.tflite+{candidate}"]  # or a third one
         print("score it by the shipping rule:", *(f"  {score} {place}" for place in places), sep="\n")
     return 0
-
-
-def _widths(name: str) -> list[str]:
-    at = RECIPES[name].index("--widths") + 1
-    return RECIPES[name][at : at + 4]
 
 
 def plot(name: str) -> int:
