@@ -42,7 +42,7 @@ if card.is_file():
     with st.expander("Model card: how the model was trained and how well it does"):
         # The card's figures are files beside it: shown as images, between the card's text around them.
         for i, part in enumerate(re.split(r"!\[([^\]]*)\]\(([^)\s]+)\)", card.read_text())):
-            if i % 3 == 0:
-                st.markdown(part)
+            if i % 3 == 0:  # a link to another file of models/ would be a dead link here: name it instead
+                st.markdown(re.sub(r"\[([^\]]*)\]\(([\w.-]+\.md)\)", r"`models/\2` in the repository", part))
             elif i % 3 == 2 and (card.parent / part).is_file():
                 st.image(str(card.parent / part), width=520)

@@ -300,7 +300,7 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, weights: np.ndarray, batch_size:
     Given the arrays themselves, Keras builds an autotuned pipeline for each ``fit``, and deleting its iterator
     at the end of the epoch waits for the tuning thread to wake from its sleep between rounds (gdb:
     ``~RootDataset::Iterator`` waiting on ``Model::OptimizeLoop``): fast-distil-pair-long sat idle after 61 of
-    its 100 epochs, about 46 of its 226 minutes (model card). Batches in a fixed order need no tuning."""
+    its 100 epochs, about 46 of its 226 minutes (models/CAMPAIGN.md). Batches in a fixed order need no tuning."""
     import tensorflow as tf
 
     options = tf.data.Options()

@@ -503,6 +503,8 @@ def test_the_about_page_shows_the_model_cards_figures():
     assert not at.exception
     assert len(at.get("image")) == 4  # each mode's confusion matrix and reliability diagram, not broken links
     assert not any("](confusion_matrix.png)" in m.value for m in at.markdown)
+    text = "".join(m.value for m in at.markdown)
+    assert "`models/CAMPAIGN.md` in the repository" in text and "](CAMPAIGN.md)" not in text  # the log: named, no dead link
 
 
 def test_a_stream_that_plays_without_frames_says_so(monkeypatch):

@@ -98,7 +98,7 @@ RECIPES = {
     # a 30-epoch second cycle of the shipped fast network at a third of the peak learning rate, its targets
     # half label, half the mean of two frozen teachers on the same augmented view (`fer train
     # --teacher-networks`): accurate-vgg's best network and the shipped fast one. Distilled from the shipped
-    # pair alone (71.50%) the same kind of cycle ended level with a plain one (model card), so it waits for the
+    # pair alone (71.50%) the same kind of cycle ended level with a plain one (models/CAMPAIGN.md), so it waits for the
     # finished VGG-sized network; both teachers are copied into the campaign's folder at its first start.
     "fast-distil": changed(FAST_SGD, learning_rate="0.003", epochs="30", warmup_epochs="1", seed="78", average_last="10")
     + ["--init-from", "{shipped}", "--teacher-networks", "{accurate-vgg}", "{shipped}", "--teacher-weight", "0.5"],
@@ -127,7 +127,7 @@ RECIPES = {
     + ["--teacher-networks", "{shipped}", "{adamw}", "--teacher-weight", "0.5"],
     # accurate-vgg's recipe from another seed (80): a second strong member for the accurate mode. Over the
     # accurate mode's ten views accurate-vgg's best epoch alone reads 71.44%, level with the shipped pair
-    # (71.50%), and the three together 71.86% (model card): one VGG-sized network more is the accurate
+    # (71.50%), and the three together 71.86% (models/CAMPAIGN.md): one VGG-sized network more is the accurate
     # mode's next step, where a second seed of the fast network would add a member 1.6 points weaker.
     "accurate-vgg-b": changed(VGG, seed="80"),
 }
@@ -144,9 +144,9 @@ RECIPES = {
 # on a replaced, AVX2-only machine, where a 30-epoch cycle is what fits its sessions (its recipe, above).
 # fast-distil-pair-long goes next (2026-12-03): the long distillation that came closest to the fast target,
 # without the VGG-sized teacher it would otherwise wait for; a passing epoch ships at a session's end.
-# fast-mixup leaves the queue (2026-12-04): it finished on 2026-12-03 (69.60% at best, model card), and a
+# fast-mixup leaves the queue (2026-12-04): it finished on 2026-12-03 (69.60% at best, models/CAMPAIGN.md), and a
 # replaced machine (an empty ~/.cache/fer/ again, now an AMD EPYC with AVX512-BF16) would otherwise run it again.
-# fast-distil-pair-long leaves it too (2026-12-04): it finished that day (69.66% at best, not shipped, model card).
+# fast-distil-pair-long leaves it too (2026-12-04): it finished that day (69.66% at best, not shipped, models/CAMPAIGN.md).
 # fast-distil-long now goes right after its teacher, before fast-distil (2026-12-04): of the runs at the live
 # network's cost only it, taught by the VGG-sized network over 150 epochs, passed the rule's McNemar test
 # (70.63%, p = 0.016, before it was lost); fast-distil's 30-epoch cycle ended at 69.69% like every second cycle,

@@ -54,7 +54,7 @@ def mcnemar_p(only_first: int, only_second: int) -> float:
 
 
 # The rule a candidate must pass to replace the first classifier (the shipped fast mode for a live network, the
-# shipped accurate mode for an accurate member; model card, "Shipping a candidate").
+# shipped accurate mode for an accurate member; models/CAMPAIGN.md, "Shipping a candidate").
 SIGNIFICANCE, DISGUST_FLOOR = 0.05, 0.55
 
 
