@@ -21,8 +21,11 @@ trains them with SGD + Nesterov momentum on a cosine schedule defined over that 
 best network by PublicTest accuracy (as is and mirrored, the fast mode's views) under ``--out`` every few
 epochs, so that a call cut short still returns them. When the first network had its full ``--max-epochs``
 and time is left for another whole run like it, it trains the next (seed + 1, ...), up to ``--networks``:
-an ensemble, for the accurate mode or as teachers. Back here, ``python -m fer export OUT/best_0.keras``
-converts one to the app's runtime, or ``python -m fer train --teacher`` distils them into the live network.
+an ensemble, for the accurate mode or as teachers. The last ``--student-share`` of the time is kept for a
+student (by default the live network's size): trained the same way with the networks just trained as its
+frozen teachers on each augmented batch (``fer.train.training_model``, ``distillation_loss``), saved as
+``student.keras``. Back here, ``python -m fer export OUT/best_0.keras`` (or ``OUT/student.keras``) converts
+one to the app's runtime, or ``python -m fer train --teacher-networks`` distils them again on the CPU.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fer.data import load_dataset  # noqa: E402
 from fer.emotions import EMOTIONS  # noqa: E402
 from fer.preprocess import preprocess  # noqa: E402
-from fer.train import TrainConfig, augmenter, class_weights, float32_copy, mirrored_accuracy  # noqa: E402
+from fer.train import (  # noqa: E402
+    TrainConfig, augmenter, class_weights, distillation_loss, float32_copy, frozen_teacher, mirrored_accuracy, student_accuracy,
+    training_model,
+)
 
 MARGIN_S = 25  # kept for the last evaluation and export
 
@@ -61,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N training rows (a CPU smoke test)")
     parser.add_argument("--seed", type=int, default=7, help="network k trains with seed + k")
     parser.add_argument("--networks", type=int, default=3, help="at most this many, one after another, while time allows")
+    parser.add_argument("--student-widths", type=int, nargs="+", default=[48, 96, 192, 384], help="the live network's")
+    parser.add_argument("--student-convs", type=int, nargs="+", default=[1, 1, 2, 2])
+    parser.add_argument("--student-share", type=float, default=0.4, help="of the time left after loading; 0: no student")
+    parser.add_argument("--teacher-weight", type=float, default=0.5, help="the teachers' share of the student's target")
     args = parser.parse_args(argv)
 
     import keras
@@ -88,32 +98,37 @@ def main(argv: list[str] | None = None) -> int:
 
     jit = keras.backend.backend() == "jax"  # TensorFlow's CPU smoke test runs as a graph, without XLA
     deadline = started + args.minutes * 60 - MARGIN_S
+    teachers_until = deadline - args.student_share * (deadline - time.time())
     history: list[dict] = []
 
-    def train_network(k: int, planned: int | None) -> dict:
-        """Network k (seed + k), its best epoch saved as best_k.keras: ``planned`` epochs, or with None as
-        many as fit before the deadline (at most --max-epochs)."""
-        keras.utils.set_random_seed(args.seed + k)
-        network = build_model(tuple(args.widths), tuple(args.convs), 0.4)
-        trainer = build_trainer(network, cfg)
+    def train_network(k, planned: int | None, until: float, shape: tuple, teachers=()) -> dict:
+        """Network k (seed + k, or the student), its best epoch saved as best_k.keras (student.keras):
+        ``planned`` epochs, or with None as many as fit before ``until`` (at most --max-epochs)."""
+        seed = args.seed + (k if isinstance(k, int) else args.networks)
+        keras.utils.set_random_seed(seed)
+        network = build_model(*shape, 0.4)
+        trainer = build_trainer(network, cfg, teachers)
 
         def compile_with(schedule) -> None:
             opt = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
             opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
-            loss = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
-            trainer.compile(optimizer=opt, loss=loss, metrics=["accuracy"], jit_compile=jit or "auto")
+            if teachers:
+                loss, accuracy = distillation_loss(0.1, args.teacher_weight), student_accuracy()
+            else:
+                loss, accuracy = keras.losses.CategoricalCrossentropy(label_smoothing=0.1), "accuracy"
+            trainer.compile(optimizer=opt, loss=loss, metrics=[accuracy], jit_compile=jit or "auto")
 
         def one_epoch() -> object:
             return trainer.fit(x, y, sample_weight=w, batch_size=args.batch_size, epochs=1, shuffle=True, verbose=0)
 
-        best, best_weights = 0.0, None
+        best, best_weights = -1.0, None  # the first epoch is always kept, even at 0% on a tiny smoke test
 
         def save_best() -> None:
             nonlocal best_weights
             if best_weights is not None:
                 kept = float32_copy(network)
                 kept.set_weights(best_weights)
-                kept.save(out / f"best_{k}.keras")  # loads under TensorFlow here
+                kept.save(out / (f"best_{k}.keras" if isinstance(k, int) else f"{k}.keras"))  # loads under TensorFlow here
                 best_weights = None
 
         def epoch_done(epoch: int, fit, seconds: float) -> None:
@@ -142,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         fit = one_epoch()
         epoch_done(1, fit, time.time() - t1)
         per_epoch = time.time() - t1
-        epochs = planned or int(min(args.max_epochs, max(2, 2 + (deadline - time.time()) // per_epoch)))
+        epochs = planned or int(min(args.max_epochs, max(2, 2 + (until - time.time()) // per_epoch)))
         # 3. the rest on a cosine schedule defined over exactly that many epochs
         if epochs > 2:
             compile_with(keras.optimizers.schedules.CosineDecay(args.learning_rate, (epochs - 2) * steps))
@@ -152,20 +167,25 @@ def main(argv: list[str] | None = None) -> int:
                 epoch_done(epoch, fit, time.time() - t)
         save_best()
         return {
-            "network": k, "seed": args.seed + k, "first_epoch_s": round(first, 2), "epoch_s": round(per_epoch, 2),
+            "network": k, "seed": seed, "first_epoch_s": round(first, 2), "epoch_s": round(per_epoch, 2),
             "epochs": epochs, "jit_compiled": bool(trainer.jit_compile), "best_val_accuracy_mirrored": best,
-            "parameters": int(network.count_params()), "seconds": round(time.time() - t0, 1),
+            "parameters": int(network.count_params()), "seconds": round(time.time() - t0, 1), "teachers": len(teachers),
         }
 
     # As many networks as fit, each over the full --max-epochs once the first shows it can (the GPU's time
     # is rare; several networks make an ensemble, for the accurate mode or as teachers): the first fits its
     # epochs to the time, and each further one starts only if a whole run like the first fits before the
-    # deadline.
-    networks = [train_network(0, None)]
+    # student's share of the time begins; the student then fits its epochs to what is left.
+    shape = (tuple(args.widths), tuple(args.convs))
+    networks = [train_network(0, None, teachers_until, shape)]
     while len(networks) < args.networks and networks[0]["epochs"] == args.max_epochs:
-        if time.time() + networks[0]["seconds"] > deadline:
+        if time.time() + networks[0]["seconds"] > teachers_until:
             break
-        networks.append(train_network(len(networks), args.max_epochs))
+        networks.append(train_network(len(networks), args.max_epochs, teachers_until, shape))
+    if args.student_share > 0:  # the live network taught by all of them, on the same augmented batches
+        taught = [frozen_teacher(out / f"best_{n['network']}.keras", f"teacher{n['network']}") for n in networks]
+        student = train_network("student", None, deadline, (tuple(args.student_widths), tuple(args.student_convs)), taught)
+        networks.append(student)
     summary = {
         "backend": keras.backend.backend(), "gpu": gpu, "mixed_precision": gpu, "widths": args.widths, "convs": args.convs,
         "batch_size": args.batch_size, "train_rows": int(len(images)), "networks": networks,
@@ -176,19 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def build_trainer(network, cfg: TrainConfig):
-    """The network behind the augmentation, one model, so that under JAX each training step is one XLA
+def build_trainer(network, cfg: TrainConfig, teachers=()):
+    """The network (and its teachers) behind the augmentation, one model, so that under JAX each training step is one XLA
     program on the device. Keras marks RandomTranslation, RandomRotation and RandomZoom as not
     jit-compatible (their TensorFlow kernel is not), and one such layer makes the JAX trainer run the whole
     step op by op: 44 s an epoch on an H200 (2026-12-04) against 0.12 s for 32 steps of the network
     alone. Their JAX implementations trace under ``jax.jit`` (0.2 ms a batch of 256 there), so they are
     declared compatible here."""
-    import keras
-
     augment = augmenter(cfg)
     for layer in augment.layers:
         layer.supports_jit = True
-    return keras.Sequential([keras.Input(network.input_shape[1:]), augment, network], name="trainer")
+    return training_model(network, augment, teachers)
 
 
 def _has_gpu() -> bool:
