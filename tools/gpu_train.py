@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="only the first N training rows (a CPU smoke test)")
     parser.add_argument("--seed", type=int, default=7, help="network k trains with seed + k")
-    parser.add_argument("--networks", type=int, default=3, help="at most this many, one after another, while time allows")
+    parser.add_argument("--networks", type=int, default=2, help="at most this many, one after another, while time allows (each VGG-sized .keras is 19 MB, the student 10 MB, and 64 MiB come back in all)")
     parser.add_argument("--student-widths", type=int, nargs="+", default=[48, 96, 192, 384], help="the live network's")
     parser.add_argument("--student-convs", type=int, nargs="+", default=[1, 1, 2, 2])
     parser.add_argument("--student-share", type=float, default=0.4, help="of the time left after loading; 0: no student")
