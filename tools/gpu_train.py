@@ -101,10 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     teachers_until = deadline - args.student_share * (deadline - time.time())
     history: list[dict] = []
 
-    def train_network(k, planned: int | None, until: float, shape: tuple, teachers=()) -> dict:
-        """Network k (seed + k, or the student), its best epoch saved as best_k.keras (student.keras):
-        ``planned`` epochs, or with None as many as fit before ``until`` (at most --max-epochs)."""
-        seed = args.seed + (k if isinstance(k, int) else args.networks)
+    def train_network(k, seed: int, stem: str, planned: int | None, until: float, shape: tuple, teachers=()) -> dict:
+        """Network k (a teacher's number, or "student"), its best epoch saved as ``stem``.keras: ``planned``
+        epochs, or with None as many as fit before ``until`` (at most --max-epochs)."""
         keras.utils.set_random_seed(seed)
         network = build_model(*shape, 0.4)
         trainer = build_trainer(network, cfg, teachers)
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             if best_weights is not None:
                 kept = float32_copy(network)
                 kept.set_weights(best_weights)
-                kept.save(out / (f"best_{k}.keras" if isinstance(k, int) else f"{k}.keras"))  # loads under TensorFlow here
+                kept.save(out / f"{stem}.keras")  # loads under TensorFlow here
                 best_weights = None
 
         def epoch_done(epoch: int, fit, seconds: float) -> None:
@@ -177,14 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     # epochs to the time, and each further one starts only if a whole run like the first fits before the
     # student's share of the time begins; the student then fits its epochs to what is left.
     shape = (tuple(args.widths), tuple(args.convs))
-    networks = [train_network(0, None, teachers_until, shape)]
+    networks = [train_network(0, args.seed, "best_0", None, teachers_until, shape)]
     while len(networks) < args.networks and networks[0]["epochs"] == args.max_epochs:
         if time.time() + networks[0]["seconds"] > teachers_until:
             break
-        networks.append(train_network(len(networks), args.max_epochs, teachers_until, shape))
+        k = len(networks)
+        networks.append(train_network(k, args.seed + k, f"best_{k}", args.max_epochs, teachers_until, shape))
     if args.student_share > 0:  # the live network taught by all of them, on the same augmented batches
         taught = [frozen_teacher(out / f"best_{n['network']}.keras", f"teacher{n['network']}") for n in networks]
-        student = train_network("student", None, deadline, (tuple(args.student_widths), tuple(args.student_convs)), taught)
+        student_shape = (tuple(args.student_widths), tuple(args.student_convs))
+        student = train_network("student", args.seed + args.networks, "student", None, deadline, student_shape, taught)
         networks.append(student)
     summary = {
         "backend": keras.backend.backend(), "gpu": gpu, "mixed_precision": gpu, "widths": args.widths, "convs": args.convs,
