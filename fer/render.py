@@ -11,10 +11,10 @@ from .results import FaceResult, FrameResult
 # A label below this confidence is marked unsure: "sad? 37%", in a thinner, dashed box. Chosen from the
 # calibration data in models/fer_cnn.json, fast mode ("mirrored": the shipped network, each face as is and
 # mirrored), reliability bins after calibration on FER2013 PublicTest (3589 faces): in the bin
-# 0.467-0.533 the label was right for 47.9% of 351 faces, in 0.533-0.600 for 55.0% of 322; every bin below
-# 0.533 is right less than half the time (19.2% to 47.9%), every bin above more than half (55.0% to
-# 94.0%). Below the bin edge 0.533, rounded to whole percent, a fast-mode label is more often wrong than
-# right. (The accurate mode's crossing is one bin lower, 0.467: at 0.467-0.533 it was right 52.0% of 346,
+# 0.467-0.533 the label was right for 44.4% of 304 faces, in 0.533-0.600 for 54.9% of 264; every bin below
+# 0.533 is right less than half the time (28.4% to 44.4%), every bin above more than half (54.9% to
+# 92.7%). Below the bin edge 0.533, rounded to whole percent, a fast-mode label is more often wrong than
+# right. (The accurate mode's crossing is one bin lower, 0.467: at 0.467-0.533 it was right 52.6% of 293,
 # so this one threshold is on the careful side for it.) tests/test_render.py checks it against the file.
 UNSURE_BELOW = 0.53
 

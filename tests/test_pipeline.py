@@ -42,11 +42,11 @@ def test_two_people_each_get_a_box_inside_the_image(samples):
     assert set(d["faces"][0]) == {"box", "score", "label", "probabilities"}
 
 
-# The nine sample photos with a posed, named expression. Measured with the fast-sgd network (2026-12-01): the
-# fast mode gets 6 right (it calls the disgusted face angry, 22% against disgust's 18%, the neutral face happy
-# and the sad one fearful), the accurate mode 8 (the sad face fearful); the earlier AdamW network alone made the
-# same 6 and 8. Nine photos are a canary, not a benchmark: PublicTest (3,589 faces) decides, and the clearest
-# three must always be right.
+# The nine sample photos with a posed, named expression. Measured with the GPU-trained, taught network
+# (2026-12-04): the fast mode gets 7 right (it calls the disgusted face angry, 28% against neutral's 27%, and
+# the sad one fearful, 43% against sad's 15%), the accurate mode 8 (the sad face fearful); the fast-sgd network
+# before it got 6 and 8. Nine photos are a canary, not a benchmark: PublicTest (3,589 faces) decides, and the
+# clearest three must always be right.
 LABELLED_PHOTOS = {
     "faceapi_angry.jpg": "angry",
     "faceapi_disgusted.jpg": "disgust",
@@ -60,7 +60,7 @@ LABELLED_PHOTOS = {
 }
 
 
-@pytest.mark.parametrize("mode, at_least", [("fast", 6), ("accurate", 8)])
+@pytest.mark.parametrize("mode, at_least", [("fast", 7), ("accurate", 8)])
 def test_expressions_of_the_sample_photos(samples, mode, at_least):
     """A regression canary for the model on real photos outside FER2013."""
     got = {name: analyze(load_image(samples / name), mode).faces[0].label for name in LABELLED_PHOTOS}
