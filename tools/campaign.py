@@ -105,7 +105,9 @@ RECIPES = {
     # The same two teachers over fast-sgd's whole schedule from random weights (150 epochs, seed 79):
     # fast-distil, a 30-epoch second cycle, ended at 69.69% in the fast mode, level with the plain and the
     # pair-distilled second cycles (69.5-69.8%): a cycle from the shipped weights stays in their basin; this
-    # measures whether a student distilled from its first step ends anywhere else (2026-12-02).
+    # measures whether a student distilled from its first step ends anywhere else (2026-12-02). Since
+    # 2026-12-04 ``{shipped}`` is the GPU-trained, taught network (70.49%), copied at the run's first start:
+    # a stronger second teacher than the lost run had, and the bar a candidate must now pass.
     "fast-distil-long": changed(FAST_SGD, seed="79")
     + ["--teacher-networks", "{accurate-vgg}", "{shipped}", "--teacher-weight", "0.5"],
     # fast-distil's second cycle (30 epochs from the shipped weights at a third of the peak learning rate) with
