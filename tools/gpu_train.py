@@ -10,6 +10,13 @@
     KERAS_BACKEND=jax timeout 560 python3 tools/gpu_train.py --data .gpudata/fer2013.npz.xz --minutes 8.7 \
         --out /tmp/run > $OUT/log.txt 2>&1
     tar cf - -C /tmp/run . | split -b 15000000 -d - $OUT/run.tar.part  # here: cat run.tar.part* | tar xf -
+    # The wheels: `.venv/bin/pip download --no-deps --only-binary=:all: --python-version 3.12 --platform
+    # manylinux_2_28_x86_64 --platform any -d .whl keras==3.15.1 optree namex`. With 15 minutes of device
+    # time a task (2026-12-04, one H200): that call held the machine 499 s, start included (455 s of
+    # training: a teacher and a student, 300 epochs each); a second call at once, before the machine goes
+    # idle (30 s), with `--minutes 5.3 --seed 17 --networks 1` and `timeout 335`, took 314 s more; then
+    # give_back. Each network: `python -m fer export NET.keras --bn-data DATA --bn-faces 2048`, then
+    # tools/compare_models.py (models/CAMPAIGN.md, *Shipping a candidate*).
     # here, to test it on the CPU with a tiny run:
     .venv/bin/python tools/gpu_train.py --data tiny.npz --minutes 0.3 --limit 256 --widths 8 16 --convs 1 1
 
