@@ -144,7 +144,8 @@ def test_calibrating_to_a_resting_face_corrects_that_persons_labels(analyzer, sa
     uncorrected readings. Her fearful face (fear 74%, angry 17% before) is not among the clear ones: her
     resting face reads angry at 3% against 9% for neutral faces on average, so the correction lifts angry
     about 3x and that face reads angry 48% / fear 44% after it. (The fast-sgd network kept it fearful; a prior
-    shift helps the faces the person's resting face explains and can tip one that was already torn.) Memory only: forgotten on request."""
+    shift helps the faces the person's resting face explains and can tip one that was already torn.) Memory
+    only: forgotten on request."""
     from fer.calibration import RESTING_TARGET
 
     live = LiveSession(analyzer, LiveSettings(mirror=False, smoothing_s=0.0), max_fps=UNCAPPED)
