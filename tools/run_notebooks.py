@@ -19,6 +19,8 @@ def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        sys.exit(print(__doc__))
     names = sys.argv[1:] or sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     for name in names:
         path = NOTEBOOKS / name
