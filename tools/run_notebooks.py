@@ -3,7 +3,7 @@
 They read FER2013 from ../shared (or $FER_SHARED) and the shipped model from models/.
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import nbformat
@@ -19,9 +19,9 @@ def execute(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
 
 
 if __name__ == "__main__":
-    if {"-h", "--help"} & set(sys.argv[1:]):
-        sys.exit(print(__doc__))
-    names = sys.argv[1:] or sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="notebook file names (default: all of notebooks/)")
+    names = parser.parse_args().names or sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     for name in names:
         path = NOTEBOOKS / name
         nbformat.write(execute(path), path)
