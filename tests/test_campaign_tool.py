@@ -102,7 +102,30 @@ def test_the_long_distillation_is_the_recipe_from_random_weights_with_fast_disti
     assert [(x, y) for x, y in zip(a, rest) if x != y] == [("73", "79")] and len(rest) == len(a)
     # Right after its teacher, before fast-distil's shorter cycle.
     assert campaign.QUEUE.index("fast-distil-long") == campaign.QUEUE.index("accurate-vgg") + 1
-    assert campaign.QUEUE.index("fast-distil") == campaign.QUEUE.index("fast-distil-long") + 1
+    assert campaign.QUEUE.index("fast-distil") > campaign.QUEUE.index("fast-distil-long")
+
+
+def test_the_taught_vgg_sized_member_is_accurate_vggs_recipe_with_fast_distil_longs_teachers(tmp_path, monkeypatch):
+    """accurate-vgg-distil: the VGG-sized recipe from another seed, taught by copies of accurate-vgg's best
+    network and the shipped fast one; next in the queue once fast-distil-long has finished."""
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
+    (tmp_path / "shipped.keras").write_bytes(b"fast weights")
+    for name in ("accurate-vgg", "fast-distil-long"):
+        _epochs_done(tmp_path, name, campaign.planned_epochs(name))
+        (tmp_path / name / "average.keras").write_bytes(b"averaged weights")
+    (tmp_path / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
+    assert campaign.current() == "accurate-vgg-distil"
+    folder = tmp_path / "accurate-vgg-distil"
+    v = campaign.train_command("accurate-vgg", tmp_path / "data.npz.xz", folder)
+    d = campaign.train_command("accurate-vgg-distil", tmp_path / "data.npz.xz", folder)
+    start, end = d.index("--teacher-networks"), d.index("--teacher-weight") + 2
+    assert d[start:end] == ["--teacher-networks", str(folder / "teacher_accurate-vgg.keras"),
+                            str(folder / "init.keras"), "--teacher-weight", "0.5"]
+    assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
+    assert (folder / "init.keras").read_bytes() == b"fast weights"
+    rest = d[:start] + d[end:]
+    assert [(x, y) for x, y in zip(v, rest) if x != y] == [("77", "84")] and len(rest) == len(v)
 
 
 def test_the_accurate_member_is_the_recipe_on_the_vgg_sized_network(tmp_path):
