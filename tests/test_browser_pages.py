@@ -163,21 +163,25 @@ def _labels_over(page, seconds: float = 3.0) -> Counter:
     return seen
 
 
-def _mostly(seen: Counter, label: str) -> bool:
-    return seen[label] > sum(seen.values()) / 2
+def _mostly(seen: Counter, labels: set[str]) -> bool:
+    """Whether more than half of the labels shown were among ``labels``."""
+    return sum(seen[label] for label in labels) > sum(seen.values()) / 2
+
+
+NOT_NEUTRAL = set(EMOTIONS) - {"neutral"}
 
 
 def test_the_live_page_calibrates_to_a_resting_face_and_forgets_it(pw, server, tmp_path, samples):
-    """The sad sample reads as fear (tests/test_stream.py). Recorded as her resting face, it reads mostly
-    neutral from then on, and the page says her labels are corrected; Forget brings the uncorrected labels
-    back."""
+    """The sad sample reads as fear or sad, frame to frame, never neutral (tests/test_stream.py; through
+    ``LiveSession`` at 30 frames/s, three loops of the clip: fear 330 frames, sad 30, and in a browser on a
+    busy machine 3 and 3 of six looks). Recorded as her resting face, it reads mostly neutral from then on,
+    and the page says her labels are corrected; Forget brings the uncorrected, not neutral, labels back."""
     camera = write_y4m(tmp_path / "sad.y4m", face_clip(samples / "faceapi_sad.jpg"))
     recording, corrected = "Your resting face is recording…", "Labels corrected to your resting face."
     browser, page = _open_live(pw, server, camera, _labels)
     try:
         before = _labels_over(page)
-        [(uncorrected, _)] = before.most_common(1)
-        assert uncorrected != "neutral" and _mostly(before, uncorrected), before
+        assert _mostly(before, NOT_NEUTRAL), before
         assert page.get_by_text(corrected).count() == 0
 
         sidebar = page.locator('[data-testid="stSidebar"]')
@@ -195,15 +199,15 @@ def test_the_live_page_calibrates_to_a_resting_face_and_forgets_it(pw, server, t
         # and now and then one reads sad, or as before.
         assert _wait(lambda: _labels(page) == ["neutral"], timeout=30), _labels(page)
         after = _labels_over(page)
-        assert _mostly(after, "neutral"), after
+        assert _mostly(after, {"neutral"}), after
         assert _metric(page, "Frames/s") > 0
 
         sidebar.get_by_role("button", name="Forget").click()
         page.get_by_text(corrected).wait_for(state="detached", timeout=30_000)
-        assert _wait(lambda: _labels(page) == [uncorrected], timeout=30), (uncorrected, _labels(page))
+        assert _wait(lambda: _labels(page) and set(_labels(page)) <= NOT_NEUTRAL, timeout=30), _labels(page)
         forgotten = _labels_over(page)
         print(f"live labels: {dict(before)} before the calibration, {dict(after)} after it, {dict(forgotten)} forgotten")
-        assert _mostly(forgotten, uncorrected), (uncorrected, forgotten)
+        assert _mostly(forgotten, NOT_NEUTRAL), forgotten
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         browser.close()
