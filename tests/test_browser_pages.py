@@ -204,7 +204,7 @@ def test_the_live_page_calibrates_to_a_resting_face_and_forgets_it(pw, server, t
 
         sidebar.get_by_role("button", name="Forget").click()
         page.get_by_text(corrected).wait_for(state="detached", timeout=30_000)
-        assert _wait(lambda: _labels(page) and set(_labels(page)) <= NOT_NEUTRAL, timeout=30), _labels(page)
+        assert _wait(lambda: (shown := _labels(page)) and set(shown) <= NOT_NEUTRAL, timeout=30), _labels(page)
         forgotten = _labels_over(page)
         print(f"live labels: {dict(before)} before the calibration, {dict(after)} after it, {dict(forgotten)} forgotten")
         assert _mostly(forgotten, NOT_NEUTRAL), forgotten
