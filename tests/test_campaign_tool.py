@@ -100,20 +100,16 @@ def test_the_long_distillation_is_the_recipe_from_random_weights_with_fast_disti
                                str(tmp_path / "a" / "init.keras"), "--teacher-weight", "0.5"]
     rest = long[:start] + long[end:]
     assert [(x, y) for x, y in zip(a, rest) if x != y] == [("73", "79")] and len(rest) == len(a)
-    # Right after its teacher, before fast-distil's shorter cycle.
-    assert campaign.QUEUE.index("fast-distil-long") == campaign.QUEUE.index("accurate-vgg") + 1
-    assert campaign.QUEUE.index("fast-distil") > campaign.QUEUE.index("fast-distil-long")
 
 
 def test_the_taught_vgg_sized_member_is_accurate_vggs_recipe_with_fast_distil_longs_teachers(tmp_path, monkeypatch):
     """accurate-vgg-distil: the VGG-sized recipe from another seed, taught by copies of accurate-vgg's best
-    network and the shipped fast one; next in the queue once fast-distil-long has finished."""
+    network and the shipped fast one; next in the queue once accurate-vgg has finished."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
     (tmp_path / "shipped.keras").write_bytes(b"fast weights")
-    for name in ("accurate-vgg", "fast-distil-long"):
-        _epochs_done(tmp_path, name, campaign.planned_epochs(name))
-        (tmp_path / name / "average.keras").write_bytes(b"averaged weights")
+    _epochs_done(tmp_path, "accurate-vgg", campaign.planned_epochs("accurate-vgg"))
+    (tmp_path / "accurate-vgg" / "average.keras").write_bytes(b"averaged weights")
     (tmp_path / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
     assert campaign.current() == "accurate-vgg-distil"
     folder = tmp_path / "accurate-vgg-distil"
@@ -141,15 +137,15 @@ def test_the_second_vgg_sized_member_differs_from_the_first_by_its_seed_alone_an
     v = campaign.train_command("accurate-vgg", tmp_path / "data.npz.xz", tmp_path / "a")
     b = campaign.train_command("accurate-vgg-b", tmp_path / "data.npz.xz", tmp_path / "a")
     assert [(x, y) for x, y in zip(v, b) if x != y] == [("77", "80")] and len(v) == len(b)
-    assert campaign.QUEUE.index("fast-distil-long") < campaign.QUEUE.index("accurate-vgg-b") < campaign.QUEUE.index("fast-sgd-b")
+    assert campaign.QUEUE.index("accurate-vgg-distil") < campaign.QUEUE.index("accurate-vgg-b") < campaign.QUEUE.index("fast-sgd-b")
 
 
 def test_on_a_replaced_machine_the_queue_starts_the_vgg_sized_network_not_a_finished_campaign(tmp_path, monkeypatch):
     """A replaced machine has an empty cache: `make campaign` must not train the shipped fast-sgd, nor the
-    finished fast-mixup and fast-distil-pair-long, again."""
+    finished fast-mixup, fast-distil-pair-long and fast-distil-long, again."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     assert campaign.current() == "accurate-vgg"
-    finished = {"fast-sgd", "fast-mixup", "fast-distil-pair-long"}
+    finished = {"fast-sgd", "fast-mixup", "fast-distil-pair-long", "fast-distil-long"}
     assert not finished & set(campaign.QUEUE) and set(campaign.QUEUE) <= set(campaign.RECIPES)
 
 
