@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 
 from tools import campaign
+from tools.runtime_size import slugignored
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_teachers(tmp_path, monkeypatch):
+    """Each test sees only the teachers it keeps itself, whatever models/teachers/ holds by then."""
+    monkeypatch.setattr(campaign, "KEPT", tmp_path / "kept")
 
 
 def test_a_second_cycle_starts_from_its_own_copy_of_the_shipped_network(tmp_path, monkeypatch):
@@ -285,3 +292,36 @@ def test_the_long_pair_distillation_is_taught_by_copies_of_both_shipped_networks
     assert "--init-from" not in command  # from random weights, over the whole schedule
     recipe = campaign.RECIPES["fast-distil-pair-long"]
     assert [(x, y) for x, y in zip(campaign.FAST_SGD, recipe) if x != y] == [("150", "100"), ("73", "83")]
+
+
+def test_a_kept_teacher_survives_a_replaced_machine(tmp_path, monkeypatch, capsys):
+    """`keep` copies a finished teacher's best network into the repository; on a machine with an empty cache
+    the queue then skips that campaign, and its students are taught by the kept file."""
+    home, repo = tmp_path / "cache", tmp_path / "teachers"
+    monkeypatch.setattr(campaign, "HOME", home)
+    monkeypatch.setattr(campaign, "KEPT", repo)
+    monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
+    (tmp_path / "shipped.keras").write_bytes(b"fast weights")
+    home.mkdir()
+    _epochs_done(home, "accurate-vgg", 119)
+    assert campaign.keep("accurate-vgg") == 2 and not repo.exists()
+    assert "not kept: 119 of 120 epochs" in capsys.readouterr().err
+    _epochs_done(home, "accurate-vgg", 120)
+    (home / "accurate-vgg" / "average.keras").write_bytes(b"averaged weights")
+    (home / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
+    assert campaign.keep("accurate-vgg") == 0
+    assert (repo / "accurate-vgg.keras").read_bytes() == b"vgg weights"
+    # The machine is replaced: the cache is empty, the kept file is still there.
+    monkeypatch.setattr(campaign, "HOME", tmp_path / "new-cache")
+    assert campaign.current() == "accurate-vgg-distil"
+    folder = tmp_path / "new-cache" / "accurate-vgg-distil"
+    command = campaign.train_command("accurate-vgg-distil", tmp_path / "data.npz.xz", folder)
+    assert str(folder / "teacher_accurate-vgg.keras") in command
+    assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
+
+
+def test_kept_teachers_stay_out_of_a_deployment():
+    root = Path(campaign.__file__).resolve().parent.parent
+    patterns = [line for line in (root / ".slugignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert slugignored("models/teachers/accurate-vgg.keras", patterns)
+    assert "models/teachers/" in (root / ".dockerignore").read_text().splitlines()

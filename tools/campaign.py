@@ -3,6 +3,7 @@
     .venv/bin/python tools/campaign.py start [--name fast-sgd]   # starts, or resumes after the last epoch
     .venv/bin/python tools/campaign.py status                     # epochs done, best PublicTest, time left
     .venv/bin/python tools/campaign.py plot                       # history.png: PublicTest per epoch
+    .venv/bin/python tools/campaign.py keep --name accurate-vgg   # a finished teacher into models/teachers/
 
 Without ``--name``, each works on the first campaign of ``QUEUE`` not finished (all its epochs run and its
 weight average scored), so ``make campaign`` goes on to the next once one has finished.
@@ -13,6 +14,11 @@ checkout is laid anew each session; the machine usually stays): weights, optimiz
 states after every epoch (``fer.train``), so a killed run resumes exactly. ``history.csv`` there has one row
 per epoch, with PublicTest accuracy on the epochs checked (every fifth, then every one of the last third). A
 network is exported to ``candidate/`` only when its mirrored PublicTest accuracy beats the shipped fast model's.
+
+A replaced machine loses ``~/.cache/fer/``; a commit survives it. So a finished campaign whose network later
+runs learn from (a teacher) is kept in the repository: ``keep`` copies its best network to
+``models/teachers/<name>.keras``, to be committed; from then on the queue skips that campaign and its
+students are taught by the kept file, on any machine.
 """
 
 from __future__ import annotations
@@ -173,6 +179,15 @@ CPUINFO = Path("/proc/cpuinfo")
 # the AdamW one (``{adamw}``, a teacher).
 SHIPPED_MODEL = ROOT / "models" / "fer_cnn.keras"
 ADAMW_MODEL = ROOT / "models" / "fer_cnn_adamw.keras"
+# Finished teachers kept in the repository (``keep``): the machine was replaced five times by 2026-12-05,
+# each time with ~/.cache/fer/ and the 6-10 hours of the VGG-sized teacher every later run waited for.
+KEPT = ROOT / "models" / "teachers"
+
+
+def kept(name: str) -> Path | None:
+    """Campaign ``name``'s best network as kept in the repository, or None."""
+    path = KEPT / f"{name}.keras"
+    return path if path.exists() else None
 
 
 def _pid(folder: Path) -> int | None:
@@ -197,11 +212,12 @@ def _network(placeholder: str, folder: Path) -> Path:
     key = placeholder[1:-1]
     copy = folder / ("init.keras" if key == "shipped" else f"teacher_{key}.keras")
     if not copy.exists():
-        shipped = {"shipped": SHIPPED_MODEL, "adamw": ADAMW_MODEL}
-        source = shipped.get(key, HOME / key / "best.keras")
-        if key not in shipped and not finished(key):
-            done = len(_history(HOME / key))
-            raise NotReady(f"it needs the finished {key} campaign ({done} of {planned_epochs(key)} epochs run, or still running)")
+        source = {"shipped": SHIPPED_MODEL, "adamw": ADAMW_MODEL}.get(key) or kept(key)
+        if source is None:
+            if not finished(key):
+                done = len(_history(HOME / key))
+                raise NotReady(f"it needs the finished {key} campaign ({done} of {planned_epochs(key)} epochs run, or still running)")
+            source = HOME / key / "best.keras"
         shutil.copyfile(source, copy)
     return copy
 
@@ -307,9 +323,21 @@ def finished(name: str) -> bool:
 
 
 def current() -> str:
-    """The campaign of the moment: the first in ``QUEUE`` not finished (else the last); one stopped between
-    its last epoch and its weight average resumes to score that average."""
-    return next((name for name in QUEUE if not finished(name)), QUEUE[-1])
+    """The campaign of the moment: the first in ``QUEUE`` neither finished nor kept (else the last); one
+    stopped between its last epoch and its weight average resumes to score that average."""
+    return next((name for name in QUEUE if not (finished(name) or kept(name))), QUEUE[-1])
+
+
+def keep(name: str) -> int:
+    """Copy finished campaign ``name``'s best network into the repository (``KEPT``), to be committed."""
+    if not finished(name):
+        print(f"{name}: not kept: {len(_history(HOME / name))} of {planned_epochs(name)} epochs run, or still running",
+              file=sys.stderr)
+        return 2
+    KEPT.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HOME / name / "best.keras", target := KEPT / f"{name}.keras")
+    print(f"{name}: kept as {target}; commit it")
+    return 0
 
 
 def status(name: str) -> int:
@@ -365,14 +393,14 @@ def plot(name: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("start", "status", "plot"))
+    parser.add_argument("action", choices=("start", "status", "plot", "keep"))
     parser.add_argument("--name", choices=RECIPES, help="default: the first in the queue not yet finished")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     args.name = args.name or current()
-    if args.action == "start":
-        return start(args.name, args.data)
-    return status(args.name) if args.action == "status" else plot(args.name)
+    actions = {"start": lambda: start(args.name, args.data), "status": lambda: status(args.name),
+               "plot": lambda: plot(args.name), "keep": lambda: keep(args.name)}
+    return actions[args.action]()
 
 
 if __name__ == "__main__":
