@@ -5,8 +5,8 @@
     .venv/bin/python tools/campaign.py plot                       # history.png: PublicTest per epoch
     .venv/bin/python tools/campaign.py keep --name accurate-vgg   # a finished teacher into models/teachers/
 
-Without ``--name``, each works on the first campaign of ``QUEUE`` not finished (all its epochs run and its
-weight average scored), so ``make campaign`` goes on to the next once one has finished.
+Without ``--name``, each works on the first campaign of ``QUEUE`` neither finished (all its epochs run and
+its weight average scored) nor kept (below), so ``make campaign`` goes on to the next once one has finished.
 
 Training runs at the lowest CPU priority (nice 19, and its session's autogroup too), so the rest of a
 session keeps the machine. Its state lives outside the work tree, under ``~/.cache/fer/campaign/<name>/`` (a
