@@ -34,7 +34,8 @@ audit: $(VENV)/.test-deps
 	$(BIN)/pip-audit --progress-spinner off
 
 # The long model-training campaign: starts it, or resumes it after its last finished epoch, in the
-# background at the lowest priority; state under ~/.cache/fer/campaign/ (tools/campaign.py status|plot).
+# background at the lowest priority, then the queue's next runs one after another; state under
+# ~/.cache/fer/campaign/ (tools/campaign.py status|plot).
 campaign: $(VENV)/.test-deps
 	$(BIN)/python tools/campaign.py start
 

@@ -325,3 +325,59 @@ def test_kept_teachers_stay_out_of_a_deployment():
     patterns = [line for line in (root / ".slugignore").read_text().splitlines() if line and not line.startswith("#")]
     assert slugignored("models/teachers/accurate-vgg.keras", patterns)
     assert "models/teachers/" in (root / ".dockerignore").read_text().splitlines()
+
+
+def _fake_trainer(order: Path, code: int = 0):
+    """A train_command whose trainer is a real child process that writes its campaign's whole history
+    (and weight average) at once, notes its name in ``order``, and exits with ``code``."""
+    def train_command(name, data, folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        header = "epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at"
+        rows = [f"{e},0.01,1.0,0.5,0.5,0.5,100.0,2026-12-05T00:00:00" for e in range(campaign.planned_epochs(name))]
+        script = (f"from pathlib import Path; f = Path({str(folder)!r})\n"
+                  f"(f / 'history.csv').write_text({chr(10).join([header, *rows]) + chr(10)!r})\n"
+                  f"(f / 'average.keras').write_bytes(b'averaged')\n"
+                  f"with open({str(order)!r}, 'a') as o: o.write({name!r} + ' ')\n"
+                  f"raise SystemExit({code})")
+        return [sys.executable, "-c", script]
+    return train_command
+
+
+def test_the_queue_runs_one_campaign_after_another_in_one_background_process(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    monkeypatch.setattr(campaign, "QUEUE", ("fast-tune", "fast-sgd-b"))
+    monkeypatch.setattr(campaign, "train_command", _fake_trainer(tmp_path / "order"))
+    assert campaign.chain(tmp_path / "data.npz.xz") == 0
+    assert (tmp_path / "order").read_text() == "fast-tune fast-sgd-b "
+    assert campaign.finished("fast-tune") and campaign.finished("fast-sgd-b")
+    assert capsys.readouterr().out.count("trainer started") == 2
+    # Run again once the queue is done: nothing starts.
+    assert campaign.chain(tmp_path / "data.npz.xz") == 0
+    assert (tmp_path / "order").read_text() == "fast-tune fast-sgd-b "
+
+
+def test_a_failed_or_killed_trainer_stops_the_queue(tmp_path, monkeypatch):
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    monkeypatch.setattr(campaign, "QUEUE", ("fast-tune", "fast-sgd-b"))
+    monkeypatch.setattr(campaign, "train_command", _fake_trainer(tmp_path / "order", code=-9 % 256))
+    assert campaign.chain(tmp_path / "data.npz.xz") == 247
+    assert (tmp_path / "order").read_text() == "fast-tune "
+
+
+def test_make_campaign_starts_the_queue_and_a_named_start_only_its_trainer(tmp_path, monkeypatch):
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    data = tmp_path / "data.npz.xz"
+    data.write_bytes(b"")
+    launched = []
+
+    def launch(command, log, env):
+        launched.append((command, Path(log.name).name))
+        return subprocess.Popen([sys.executable, "-c", "pass"])
+
+    monkeypatch.setattr(campaign, "launch", launch)
+    assert campaign.start("fast-sgd-b", data, queue=True) == 0
+    command, log = launched[-1]
+    assert command[1:] == [str(Path(campaign.__file__).resolve()), "chain", "--data", str(data)] and log == "queue.log"
+    assert campaign.start("fast-sgd-b", data) == 0
+    command, log = launched[-1]
+    assert command[1:4] == ["-m", "fer", "train"] and log == "train.log"

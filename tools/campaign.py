@@ -6,7 +6,9 @@
     .venv/bin/python tools/campaign.py keep --name accurate-vgg   # a finished teacher into models/teachers/
 
 Without ``--name``, each works on the first campaign of ``QUEUE`` neither finished (all its epochs run and
-its weight average scored) nor kept (below), so ``make campaign`` goes on to the next once one has finished.
+its weight average scored) nor kept (below), and ``start`` runs the queue: when one campaign has finished, its
+background process starts the next (``chain``; its own log is ``queue.log``), so ``make campaign`` once a
+session keeps the machine training whoever watches.
 
 Training runs at the lowest CPU priority (nice 19, and its session's autogroup too), so the rest of a
 session keeps the machine. Its state lives outside the work tree, under ``~/.cache/fer/campaign/<name>/`` (a
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -198,7 +201,8 @@ def _pid(folder: Path) -> int | None:
     except (OSError, ValueError):
         return None
     cmdline = Path(f"/proc/{pid}/cmdline")
-    return pid if cmdline.exists() and b"fer" in cmdline.read_bytes() else None
+    # the trainer (python -m fer train), or for a moment after a start, the queue's process (campaign.py chain)
+    return pid if cmdline.exists() and re.search(rb"\bfer\b|campaign\.py", cmdline.read_bytes()) else None
 
 
 class NotReady(Exception):
@@ -267,7 +271,9 @@ def launch(command: list[str], log, env: dict) -> subprocess.Popen:
     )
 
 
-def start(name: str, data: Path) -> int:
+def start(name: str, data: Path, queue: bool = False) -> int:
+    """Start campaign ``name``'s trainer in the background, or with ``queue`` the process that runs it and
+    then the rest of the queue (``chain``)."""
     folder = HOME / name
     if (pid := _pid(folder)) is not None:
         print(f"{name}: already running (pid {pid}); {folder}")
@@ -281,12 +287,36 @@ def start(name: str, data: Path) -> int:
         print(f"{name}: not started: {why}", file=sys.stderr)
         return 2
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    with open(folder / "train.log", "ab") as log:
+    if queue:  # the queue's process writes its trainers' pids over this one's as it starts each
+        command = [sys.executable, str(Path(__file__).resolve()), "chain", "--data", str(data)]
+    with open(HOME / "queue.log" if queue else folder / "train.log", "ab") as log:
         proc = launch(command, log, env)
     (folder / "pid").write_text(str(proc.pid))
     done = len(_history(folder))
     where = f"resuming at epoch {done} (epochs 0-{done - 1} done)" if done else "from epoch 0"
     print(f"{name}: started (pid {proc.pid}), {where}; state in {folder}")
+    return 0
+
+
+def chain(data: Path) -> int:
+    """``make campaign``'s background process: the queue's campaigns one after another, each trainer a child
+    (at this process's low priority) whose pid goes to its folder. It stops when the queue is done, when the
+    next campaign cannot start yet, or when a trainer fails or is killed."""
+    while not finished(name := current()):
+        folder = HOME / name
+        try:
+            command = train_command(name, data, folder)
+        except NotReady as why:
+            print(f"{name}: not started: {why}", flush=True)
+            return 2
+        with open(folder / "train.log", "ab") as log:
+            proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            (folder / "pid").write_text(str(proc.pid))
+            print(f"{name}: trainer started (pid {proc.pid})", flush=True)
+            code = proc.wait()
+        if code or not finished(name):
+            print(f"{name}: trainer ended with code {code}; the queue stops", flush=True)
+            return code or 1
     return 0
 
 
@@ -393,13 +423,13 @@ def plot(name: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("start", "status", "plot", "keep"))
+    parser.add_argument("action", choices=("start", "status", "plot", "keep", "chain"))
     parser.add_argument("--name", choices=RECIPES, help="default: the first in the queue not yet finished")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
-    args.name = args.name or current()
-    actions = {"start": lambda: start(args.name, args.data), "status": lambda: status(args.name),
-               "plot": lambda: plot(args.name), "keep": lambda: keep(args.name)}
+    queue, args.name = args.name is None, args.name or current()
+    actions = {"start": lambda: start(args.name, args.data, queue), "status": lambda: status(args.name),
+               "plot": lambda: plot(args.name), "keep": lambda: keep(args.name), "chain": lambda: chain(args.data)}
     return actions[args.action]()
 
 
