@@ -299,10 +299,10 @@ def start(name: str, data: Path, queue: bool = False) -> int:
 
 
 def chain(data: Path) -> int:
-    """``make campaign``'s background process: the queue's campaigns one after another, each trainer a child
-    (at this process's low priority) whose pid goes to its folder. It stops when the queue is done, when the
+    """``make campaign``'s background process: the queue's campaigns one after another, each trainer started
+    as ``start`` starts one (``launch``), its pid in its folder. It stops when the queue is done, when the
     next campaign cannot start yet, or when a trainer fails or is killed."""
-    while not finished(name := current()):
+    while not (finished(name := current()) or kept(name)):
         folder = HOME / name
         try:
             command = train_command(name, data, folder)
@@ -310,7 +310,7 @@ def chain(data: Path) -> int:
             print(f"{name}: not started: {why}", flush=True)
             return 2
         with open(folder / "train.log", "ab") as log:
-            proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            proc = launch(command, log, dict(os.environ))
             (folder / "pid").write_text(str(proc.pid))
             print(f"{name}: trainer started (pid {proc.pid})", flush=True)
             code = proc.wait()
