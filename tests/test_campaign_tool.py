@@ -381,3 +381,33 @@ def test_make_campaign_starts_the_queue_and_a_named_start_only_its_trainer(tmp_p
     assert campaign.start("fast-sgd-b", data) == 0
     command, log = launched[-1]
     assert command[1:4] == ["-m", "fer", "train"] and log == "train.log"
+
+
+def test_a_second_make_campaign_between_two_trainers_starts_no_second_queue(tmp_path, monkeypatch, capsys):
+    """In the moment after one trainer has ended and before the queue's process starts the next, no campaign
+    has a live pid; the queue's own pid (a real, sleeping process named like it) still stops a second one."""
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    data = tmp_path / "data.npz.xz"
+    data.write_bytes(b"")
+    launched = []
+
+    def launch(command, log, env):
+        launched.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "campaign.py"]))
+        return launched[-1]
+
+    monkeypatch.setattr(campaign, "launch", launch)
+    try:
+        assert campaign.start("fast-tune", data, queue=True) == 0
+        (tmp_path / "fast-tune" / "pid").write_text("0")  # its trainer has ended, the next not yet started
+        capsys.readouterr()
+        assert campaign.start("fast-tune", data, queue=True) == 0
+        assert len(launched) == 1
+        assert f"the queue is already running (pid {launched[0].pid})" in capsys.readouterr().out
+    finally:
+        for proc in launched:
+            proc.kill()
+            proc.wait()
+    assert campaign.start("fast-tune", data, queue=True) == 0  # the queue gone, a new one starts
+    assert len(launched) == 2
+    launched[-1].kill()
+    launched[-1].wait()

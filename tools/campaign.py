@@ -194,7 +194,7 @@ def kept(name: str) -> Path | None:
 
 
 def _pid(folder: Path) -> int | None:
-    """The pid of this campaign's running trainer, or None."""
+    """The pid of this campaign's running trainer, or None; in ``HOME`` itself, the queue's process."""
     try:
         pid = int((folder / "pid").read_text())
         os.kill(pid, 0)
@@ -278,6 +278,9 @@ def start(name: str, data: Path, queue: bool = False) -> int:
     if (pid := _pid(folder)) is not None:
         print(f"{name}: already running (pid {pid}); {folder}")
         return 0
+    if queue and (pid := _pid(HOME)) is not None:  # between two of its trainers no campaign has a live pid
+        print(f"the queue is already running (pid {pid}), between two campaigns; {HOME / 'queue.log'}")
+        return 0
     if not data.exists():
         print(f"error: no training data at {data}", file=sys.stderr)
         return 2
@@ -291,7 +294,8 @@ def start(name: str, data: Path, queue: bool = False) -> int:
         command = [sys.executable, str(Path(__file__).resolve()), "chain", "--data", str(data)]
     with open(HOME / "queue.log" if queue else folder / "train.log", "ab") as log:
         proc = launch(command, log, env)
-    (folder / "pid").write_text(str(proc.pid))
+    for where in (folder, HOME) if queue else (folder,):
+        (where / "pid").write_text(str(proc.pid))
     done = len(_history(folder))
     where = f"resuming at epoch {done} (epochs 0-{done - 1} done)" if done else "from epoch 0"
     print(f"{name}: started (pid {proc.pid}), {where}; state in {folder}")
