@@ -7,8 +7,9 @@
 
 Without ``--name``, each works on the first campaign of ``QUEUE`` neither finished (all its epochs run and
 its weight average scored) nor kept (below), and ``start`` runs the queue: when one campaign has finished, its
-background process starts the next (``chain``; its own log is ``queue.log``), so ``make campaign`` once a
-session keeps the machine training whoever watches.
+background process starts the next (``chain``; its own log is ``queue.log``, its pid in ``pid`` beside it, so a
+second ``start`` while it lives starts nothing), so ``make campaign`` once a session keeps the machine training
+whoever watches.
 
 Training runs at the lowest CPU priority (nice 19, and its session's autogroup too), so the rest of a
 session keeps the machine. Its state lives outside the work tree, under ``~/.cache/fer/campaign/<name>/`` (a
