@@ -383,6 +383,7 @@ def test_make_campaign_starts_the_queue_and_a_named_start_only_its_trainer(tmp_p
     assert command[1:4] == ["-m", "fer", "train"] and log == "train.log"
 
 
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads the queue's command line from /proc")
 def test_a_second_make_campaign_between_two_trainers_starts_no_second_queue(tmp_path, monkeypatch, capsys):
     """In the moment after one trainer has ended and before the queue's process starts the next, no campaign
     has a live pid; the queue's own pid (a real, sleeping process named like it) still stops a second one."""
@@ -392,7 +393,11 @@ def test_a_second_make_campaign_between_two_trainers_starts_no_second_queue(tmp_
     launched = []
 
     def launch(command, log, env):
-        launched.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "campaign.py"]))
+        code = "import time; print('up', flush=True); time.sleep(60)"
+        launched.append(subprocess.Popen([sys.executable, "-c", code, "campaign.py"], stdout=subprocess.PIPE))
+        # its command line reads empty until the child runs (see the test above); a real queue is long up by
+        # the time a second make campaign comes
+        assert launched[-1].stdout.readline() == b"up\n"
         return launched[-1]
 
     monkeypatch.setattr(campaign, "launch", launch)
@@ -403,11 +408,15 @@ def test_a_second_make_campaign_between_two_trainers_starts_no_second_queue(tmp_
         assert campaign.start("fast-tune", data, queue=True) == 0
         assert len(launched) == 1
         assert f"the queue is already running (pid {launched[0].pid})" in capsys.readouterr().out
+        launched[0].kill()
+        launched[0].wait()
+        assert campaign.start("fast-tune", data, queue=True) == 0  # the queue gone, a new one starts
+        assert len(launched) == 2
     finally:
         for proc in launched:
             proc.kill()
             proc.wait()
-    assert campaign.start("fast-tune", data, queue=True) == 0  # the queue gone, a new one starts
+            proc.stdout.close()
     assert len(launched) == 2
     launched[-1].kill()
     launched[-1].wait()
