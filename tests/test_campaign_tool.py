@@ -371,16 +371,18 @@ def test_make_campaign_starts_the_queue_and_a_named_start_only_its_trainer(tmp_p
     launched = []
 
     def launch(command, log, env):
-        launched.append((command, Path(log.name).name))
-        return subprocess.Popen([sys.executable, "-c", "pass"])
+        launched.append((command, Path(log.name).name, subprocess.Popen([sys.executable, "-c", "pass"])))
+        return launched[-1][2]
 
     monkeypatch.setattr(campaign, "launch", launch)
     assert campaign.start("fast-sgd-b", data, queue=True) == 0
-    command, log = launched[-1]
+    command, log, proc = launched[-1]
     assert command[1:] == [str(Path(campaign.__file__).resolve()), "chain", "--data", str(data)] and log == "queue.log"
+    proc.wait()
     assert campaign.start("fast-sgd-b", data) == 0
-    command, log = launched[-1]
+    command, log, proc = launched[-1]
     assert command[1:4] == ["-m", "fer", "train"] and log == "train.log"
+    proc.wait()
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads the queue's command line from /proc")

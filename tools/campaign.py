@@ -327,7 +327,7 @@ def chain(data: Path) -> int:
 
 def _history(folder: Path) -> list[dict]:
     path = folder / "history.csv"
-    return list(csv.DictReader(path.open())) if path.exists() else []
+    return list(csv.DictReader(path.read_text().splitlines())) if path.exists() else []
 
 
 def _checked(rows: list[dict]) -> list[dict]:
