@@ -115,5 +115,5 @@ def test_the_cli_csv_and_face_rows_agree(samples, tmp_path):
 
     out = tmp_path / "faces.csv"
     assert run_cli("image", str(samples / "facerec_two_people.jpg"), "--csv", str(out)).returncode == 0
-    header = next(csv.reader(out.open()))
+    header = next(csv.reader(out.read_text().splitlines()))
     assert header == ["file", "face", "x", "y", "w", "h", "score", "label", *EMOTIONS, "mode", "model"]

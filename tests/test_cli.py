@@ -70,7 +70,7 @@ def test_batch_of_files_folders_and_globs_with_a_csv_row_per_face(samples, tmp_p
     assert result.returncode == 0, result.stderr
     docs = [json.loads(line) for line in result.stdout.splitlines()]
     assert [d["file"].rsplit("/", 1)[-1] for d in docs] == ["faceapi_happy.jpg", "facerec_two_people.jpg", "faceapi_surprised.jpg"]
-    rows = list(csv.DictReader(out_csv.open()))
+    rows = list(csv.DictReader(out_csv.read_text().splitlines()))
     assert len(rows) == 4 and [r["face"] for r in rows] == ["1", "1", "2", "1"]
     assert set(rows[0]) == {"file", "face", "x", "y", "w", "h", "score", "label", *EMOTIONS, "mode", "model"}
     assert rows[0]["label"] == "happy" and rows[0]["mode"] == "fast" and float(rows[0]["score"]) > 0
@@ -103,7 +103,7 @@ def test_the_image_table_marks_unsure_labels_and_the_csv_keeps_the_label(samples
     column = lines[header].split().index("label")
     assert [line.split()[column] for line in lines[header + 1 :]] == expected
     assert ("? = unsure" in result.stdout) == any(label.endswith("?") for label in expected)
-    assert [r["label"] for r in csv.DictReader((tmp_path / "faces.csv").open())] == [f["label"] for f in faces]
+    assert [r["label"] for r in csv.DictReader((tmp_path / "faces.csv").read_text().splitlines())] == [f["label"] for f in faces]
 
 
 @pytest.mark.parametrize(

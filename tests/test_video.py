@@ -178,7 +178,7 @@ def test_each_face_per_frame_with_its_track_and_a_labelled_copy_in_memory(angry_
     out = run_cli("video", str(angry_then_happy), "--faces", str(faces))
     assert out.returncode == 0, out.stderr
     assert f"wrote {faces} (30 face rows, 1 followed face(s))" in out.stdout  # 6 s at 5 analysed frames a second
-    rows = list(csv.DictReader(faces.open()))
+    rows = list(csv.DictReader(faces.read_text().splitlines()))
     assert list(rows[0])[:4] == ["file", "t", "track", "face"] and list(rows[0])[-2:] == ["mode", "model"]
     assert {r["track"] for r in rows} == {"1"} and {r["mode"] for r in rows} == {"fast"}
     labels = [r["label"] for r in rows]
