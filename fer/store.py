@@ -170,6 +170,17 @@ class Store:
         meta.create_all(self.engine)
         self._migrate()
 
+    def close(self) -> None:
+        """Close the pooled database connections. The app keeps one store for the life of its process;
+        a caller that opens one for a while closes it (``with Store(url) as store:``)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
     def _migrate(self) -> None:
         """Databases made by an earlier version lack the short join code: add the column (nullable)."""
         columns = {c["name"] for c in sa.inspect(self.engine).get_columns("rooms")}

@@ -17,6 +17,7 @@ import pytest
 
 from fer.bench import KNOWN_FACES
 from fer.imageio import load_image
+from fer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 # Class sessions written by tests go to a throw-away SQLite file, never to ~/.fer; removed when the run ends.
@@ -29,6 +30,12 @@ SAMPLES = SHARED / "samples"
 FER2013_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"
 
 SAMPLE_FACES = KNOWN_FACES  # faces per sample photo, counted by eye
+
+
+def new_room(title: str) -> tuple[str, str]:
+    """A class session in the tests' store (FER_DATABASE_URL), as a teacher starts one: (code, teacher key)."""
+    with Store(os.environ["FER_DATABASE_URL"]) as store:
+        return store.create_room(title)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT, png_bytes
+from .conftest import ROOT, new_room, png_bytes
 
 UPLOAD_PAGE = str(ROOT / "app_pages" / "upload.py")
 TIMEOUT = 60
@@ -126,9 +126,7 @@ def test_teacher_starts_a_class_and_gets_a_join_link_and_key():
 
 
 def test_dashboard_needs_the_right_teacher_key_and_never_takes_it_from_the_address():
-    from fer.store import Store
-
-    code, key = Store(os.environ["FER_DATABASE_URL"]).create_room("History")
+    code, key = new_room("History")
     at = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
     at.query_params.update({"room": code, "key": key})  # an old-style link: the key would stay in histories and logs
     at.run()
@@ -149,14 +147,12 @@ def test_dashboard_needs_the_right_teacher_key_and_never_takes_it_from_the_addre
 def test_join_page_asks_consent_before_the_camera(monkeypatch):
     import streamlit_webrtc.component
 
-    from fer.store import Store
-
     monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
     at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
     at.query_params["room"] = "no-such-room"
     assert "No open class" in at.run().error[0].value
 
-    code, _ = Store(os.environ["FER_DATABASE_URL"]).create_room("Maths")
+    code, _ = new_room("Maths")
     at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
     at.query_params["room"] = code
     at.run()
@@ -261,10 +257,8 @@ def test_join_link_uses_the_public_url_and_warns_about_localhost(monkeypatch):
 def test_a_pasted_join_link_opens_the_class_and_students_see_only_student_pages(monkeypatch):
     import streamlit_webrtc.component
 
-    from fer.store import Store
-
     monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
-    code, _ = Store(os.environ["FER_DATABASE_URL"]).create_room("Biology")
+    code, _ = new_room("Biology")
     at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT).run()
     at.text_input[0].set_value(f"  https://class.example.org/join?room={code}  ").run()
     assert not at.exception and not at.error and at.subheader[0].value == "Biology"
@@ -288,10 +282,10 @@ def test_room_titles_are_shown_as_typed_to_students_and_teacher(monkeypatch):
     in it is never fetched by their browsers and a link never made (tests/test_store.py renders it)."""
     import streamlit_webrtc.component
 
-    from fer.store import Store, markdown_escaped
+    from fer.store import markdown_escaped
 
     monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
-    code, key = Store(os.environ["FER_DATABASE_URL"]).create_room(HOSTILE_TITLE + "\x00")
+    code, key = new_room(HOSTILE_TITLE + "\x00")
     at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
     at.query_params["room"] = code
     at.run()
@@ -335,7 +329,7 @@ def test_the_join_page_says_when_the_class_store_is_unreachable(monkeypatch):
     from fer.store import Store
 
     monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
-    code, _ = Store(os.environ["FER_DATABASE_URL"]).create_room("Geography")
+    code, _ = new_room("Geography")
     with monkeypatch.context() as patch:
         patch.setattr(Store, "room", _store_down)
         at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
@@ -474,9 +468,9 @@ def test_a_short_join_code_typed_by_a_student_opens_the_class(monkeypatch):
     from fer.store import Store
 
     monkeypatch.setattr(streamlit_webrtc.component, "get_this_session_info", lambda: None)
-    store = Store(os.environ["FER_DATABASE_URL"])
-    code, key = store.create_room("Music")
-    short = store.room(code).short_code
+    with Store(os.environ["FER_DATABASE_URL"]) as store:
+        code, key = store.create_room("Music")
+        short = store.room(code).short_code
     teacher = AppTest.from_file(CLASS_PAGE, default_timeout=TIMEOUT)
     teacher.session_state["class_room"], teacher.session_state["class_key"] = code, key
     teacher.run()

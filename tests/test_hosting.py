@@ -1,13 +1,12 @@
 """A hosted deployment: the first-visit notice before anything starts, the server refusing streams beyond
 FER_MAX_STREAMS with a clear message, and the camera and TURN help beside START (AppTest, no browser)."""
 
-import os
 import weakref
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT
+from .conftest import ROOT, new_room
 
 APP, LIVE_PAGE, JOIN_PAGE = str(ROOT / "app.py"), str(ROOT / "app_pages" / "live.py"), str(ROOT / "app_pages" / "join.py")
 TIMEOUT = 60
@@ -70,9 +69,7 @@ def test_a_first_visit_shows_the_notice_and_nothing_else_until_continued(no_sess
 
 
 def test_a_join_link_skips_the_notice_and_a_teacher_link_does_not(no_session_info):
-    from fer.store import Store
-
-    code, key = Store(os.environ["FER_DATABASE_URL"]).create_room("Art")
+    code, key = new_room("Art")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["room"] = code
     at.run()
@@ -196,9 +193,7 @@ def test_a_start_whose_run_was_cut_short_after_taking_the_slot_is_not_refused_by
 
 
 def test_a_full_server_refuses_a_student_after_the_consent(max_streams):
-    from fer.store import Store
-
-    code, _ = Store(os.environ["FER_DATABASE_URL"]).create_room("Music")
+    code, _ = new_room("Music")
     assert max_streams.take("a live viewer", ONE)
     at = AppTest.from_file(JOIN_PAGE, default_timeout=TIMEOUT)
     at.query_params["room"] = code

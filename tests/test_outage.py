@@ -161,6 +161,6 @@ def test_postgresql_stopped_mid_class_and_started_again(analyzer):
             f"{reporter.lost} lost; {reporter.sent} stored in all. process() while down: median "
             f"{np.median(took) * 1e3:.1f} ms, max {max(took) * 1e3:.1f} ms"
         )
-        store.engine.dispose()
+        store.close()
     finally:
         server.remove()

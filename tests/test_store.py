@@ -22,15 +22,18 @@ from .conftest import ROOT
 PG_URL = os.environ.get("FER_TEST_DATABASE_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        return Store(f"sqlite:///{tmp_path / 'classes.db'}")
+def postgresql_url() -> str:
     if not PG_URL:
         if os.environ.get("CI"):
             pytest.fail("FER_TEST_DATABASE_URL is not set in CI")
         pytest.skip("no PostgreSQL server (set FER_TEST_DATABASE_URL)")
-    return Store(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    with Store(postgresql_url() if request.param == "postgresql" else f"sqlite:///{tmp_path / 'classes.db'}") as store:
+        yield store
 
 
 def one_hot(emotion: str, p: float = 0.7) -> np.ndarray:
@@ -124,19 +127,45 @@ for t in range(0, 10**6, 5):
 
 def test_kill_minus_9_mid_class_loses_no_committed_bucket(tmp_path):
     url = f"sqlite:///{tmp_path / 'classes.db'}"
-    code, _ = Store(url).create_room()
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, url, code], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
+    with Store(url) as store:
+        code, _ = store.create_room()
     committed = []
-    while len(committed) < 40:
-        committed.append(int(writer.stdout.readline()))
-    writer.send_signal(signal.SIGKILL)
-    writer.wait()
+    with subprocess.Popen(
+        [sys.executable, "-c", WRITER, url, code], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    ) as writer:
+        while len(committed) < 40:
+            committed.append(int(writer.stdout.readline()))
+        writer.send_signal(signal.SIGKILL)
     with sqlite3.connect(tmp_path / "classes.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    stored = {row["t"] for row in Store(url).timeline(code)}
+    with Store(url) as store:
+        stored = {row["t"] for row in store.timeline(code)}
     assert set(committed) <= stored  # at most the bucket in flight at the kill is missing
+
+
+def test_a_closed_store_leaves_no_connection_open_on_the_server():
+    """A caller that opens a store for a while (a test, a tool) closes it, and the server sees its
+    connections end; counted on the server by the application name the store connects with."""
+    import sqlalchemy as sa
+
+    name = f"fer-close-test-{os.getpid()}"
+    url = sa.engine.make_url(postgresql_url())
+    observer = sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+    def connections() -> int:
+        with observer.connect() as db:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"
+            return db.execute(sa.text(query), {"name": name}).scalar_one()
+
+    store = Store(url.update_query_dict({"application_name": name}).render_as_string(hide_password=False))
+    store.create_room()
+    assert connections() >= 1  # the pool keeps its connection between calls
+    store.close()
+    deadline = time.monotonic() + 30  # the server's backend ends just after the client hangs up
+    while connections() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert connections() == 0
+    observer.dispose()
 
 
 HOSTILE_CODES = ["ab\x00cd", "\x00", "\ud800abc", "room code", "é" * 22, "a/../b", "a\nb", "x" * 65, "", "%00"]
@@ -283,7 +312,8 @@ def test_an_older_database_gets_the_short_code_column(tmp_path):
             " created FLOAT NOT NULL, expires FLOAT NOT NULL, ended FLOAT, bucket_s INTEGER NOT NULL, min_faces INTEGER NOT NULL)"
         ))
         db.execute(sa.text("INSERT INTO rooms VALUES ('old-room', 'x', 'Old', 0, 9e12, NULL, 5, 3)"))
-    store = Store(url)
-    assert store.room("old-room").short_code is None and store.room("old-room").title == "Old"
-    code, _ = store.create_room("New")
-    assert store.code_for(store.room(code).short_code) == code
+    engine.dispose()
+    with Store(url) as store:
+        assert store.room("old-room").short_code is None and store.room("old-room").title == "Old"
+        code, _ = store.create_room("New")
+        assert store.code_for(store.room(code).short_code) == code

@@ -48,8 +48,7 @@ def student_frames(samples: Path, i: int) -> list[av.VideoFrame]:
 
 
 def run(samples: Path, students: int, seconds: float) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(f"sqlite:///{tmp}/scale.db")
+    with tempfile.TemporaryDirectory() as tmp, Store(f"sqlite:///{tmp}/scale.db") as store:
         code, _ = store.create_room(bucket_s=5)
         analyzer = Analyzer.default()
         latencies: list[float] = []
