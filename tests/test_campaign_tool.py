@@ -111,12 +111,15 @@ def test_the_long_distillation_is_the_recipe_from_random_weights_with_fast_disti
 
 def test_the_taught_vgg_sized_member_is_accurate_vggs_recipe_with_fast_distil_longs_teachers(tmp_path, monkeypatch):
     """accurate-vgg-distil: the VGG-sized recipe from another seed, taught by copies of accurate-vgg's best
-    network and the shipped fast one; next in the queue once accurate-vgg has finished."""
+    network and the shipped fast one; in the queue once accurate-vgg and fast-distil (taught by the same two
+    networks, a quarter of its epochs at half its step's cost) have finished."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
     (tmp_path / "shipped.keras").write_bytes(b"fast weights")
-    _epochs_done(tmp_path, "accurate-vgg", campaign.planned_epochs("accurate-vgg"))
-    (tmp_path / "accurate-vgg" / "average.keras").write_bytes(b"averaged weights")
+    for name in ("accurate-vgg", "fast-distil"):
+        assert campaign.current() == name
+        _epochs_done(tmp_path, name, campaign.planned_epochs(name))
+        (tmp_path / name / "average.keras").write_bytes(b"averaged weights")
     (tmp_path / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
     assert campaign.current() == "accurate-vgg-distil"
     folder = tmp_path / "accurate-vgg-distil"
@@ -313,9 +316,9 @@ def test_a_kept_teacher_survives_a_replaced_machine(tmp_path, monkeypatch, capsy
     assert (repo / "accurate-vgg.keras").read_bytes() == b"vgg weights"
     # The machine is replaced: the cache is empty, the kept file is still there.
     monkeypatch.setattr(campaign, "HOME", tmp_path / "new-cache")
-    assert campaign.current() == "accurate-vgg-distil"
-    folder = tmp_path / "new-cache" / "accurate-vgg-distil"
-    command = campaign.train_command("accurate-vgg-distil", tmp_path / "data.npz.xz", folder)
+    assert campaign.current() == "fast-distil"
+    folder = tmp_path / "new-cache" / "fast-distil"
+    command = campaign.train_command("fast-distil", tmp_path / "data.npz.xz", folder)
     assert str(folder / "teacher_accurate-vgg.keras") in command
     assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
 

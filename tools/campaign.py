@@ -177,7 +177,12 @@ RECIPES = {
 # fast-distil-long leaves the queue (2026-12-05): it finished that day (70.08% at best, not shipped,
 # models/CAMPAIGN.md), and the machine was replaced again (an Intel Xeon with AMX), so accurate-vgg-distil
 # follows its teacher directly.
-QUEUE = ("accurate-vgg", "accurate-vgg-distil", "fast-distil", "accurate-vgg-b", "fast-sgd-b")
+# fast-distil goes before accurate-vgg-distil (2026-12-05): the machine was replaced a sixth time, by an
+# AVX2-only AMD EPYC, where a taught VGG-sized step takes 2,771 ms and a taught fast one 1,353 ms
+# (`tools/train_cost.py "VGG-size" "wide48: fast" --teacher-names VGG wide48:`): accurate-vgg-distil's 120
+# epochs are about 42 hours there, fifteen sessions on machines replaced six times in five days, fast-distil's
+# 30 about 5.5. On a CPU with AMX it costs the queue about an hour and a half.
+QUEUE = ("accurate-vgg", "fast-distil", "accurate-vgg-distil", "accurate-vgg-b", "fast-sgd-b")
 CPUINFO = Path("/proc/cpuinfo")
 # Where a recipe starts from the shipped fast network (``{shipped}``), and the accurate mode's second network,
 # the AdamW one (``{adamw}``, a teacher).
