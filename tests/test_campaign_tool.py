@@ -111,15 +111,13 @@ def test_the_long_distillation_is_the_recipe_from_random_weights_with_fast_disti
 
 def test_the_taught_vgg_sized_member_is_accurate_vggs_recipe_with_fast_distil_longs_teachers(tmp_path, monkeypatch):
     """accurate-vgg-distil: the VGG-sized recipe from another seed, taught by copies of accurate-vgg's best
-    network and the shipped fast one; in the queue once accurate-vgg and fast-distil (taught by the same two
-    networks, a quarter of its epochs at half its step's cost) have finished."""
+    network and the shipped fast one; in the queue once accurate-vgg has finished."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
     (tmp_path / "shipped.keras").write_bytes(b"fast weights")
-    for name in ("accurate-vgg", "fast-distil"):
-        assert campaign.current() == name
-        _epochs_done(tmp_path, name, campaign.planned_epochs(name))
-        (tmp_path / name / "average.keras").write_bytes(b"averaged weights")
+    assert campaign.current() == "accurate-vgg"
+    _epochs_done(tmp_path, "accurate-vgg", campaign.planned_epochs("accurate-vgg"))
+    (tmp_path / "accurate-vgg" / "average.keras").write_bytes(b"averaged weights")
     (tmp_path / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
     assert campaign.current() == "accurate-vgg-distil"
     folder = tmp_path / "accurate-vgg-distil"
@@ -152,10 +150,10 @@ def test_the_second_vgg_sized_member_differs_from_the_first_by_its_seed_alone_an
 
 def test_on_a_replaced_machine_the_queue_starts_the_vgg_sized_network_not_a_finished_campaign(tmp_path, monkeypatch):
     """A replaced machine has an empty cache: `make campaign` must not train the shipped fast-sgd, nor the
-    finished fast-mixup, fast-distil-pair-long and fast-distil-long, again."""
+    finished fast-mixup, fast-distil-pair-long, fast-distil-long and fast-distil (twice), again."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     assert campaign.current() == "accurate-vgg"
-    finished = {"fast-sgd", "fast-mixup", "fast-distil-pair-long", "fast-distil-long"}
+    finished = {"fast-sgd", "fast-mixup", "fast-distil-pair-long", "fast-distil-long", "fast-distil"}
     assert not finished & set(campaign.QUEUE) and set(campaign.QUEUE) <= set(campaign.RECIPES)
 
 
@@ -230,8 +228,6 @@ def test_the_distilled_cycle_waits_for_its_teacher_then_keeps_its_own_copies(tmp
     vgg.write_bytes(b"a later network")
     assert campaign.train_command("fast-distil", tmp_path / "data.npz.xz", folder) == command
     assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
-    # In the queue after its teacher.
-    assert campaign.QUEUE.index("fast-distil") > campaign.QUEUE.index("accurate-vgg")
 
 
 def test_a_start_records_its_trainer_and_says_whether_it_resumes(tmp_path, monkeypatch, capsys):
@@ -316,9 +312,9 @@ def test_a_kept_teacher_survives_a_replaced_machine(tmp_path, monkeypatch, capsy
     assert (repo / "accurate-vgg.keras").read_bytes() == b"vgg weights"
     # The machine is replaced: the cache is empty, the kept file is still there.
     monkeypatch.setattr(campaign, "HOME", tmp_path / "new-cache")
-    assert campaign.current() == "fast-distil"
-    folder = tmp_path / "new-cache" / "fast-distil"
-    command = campaign.train_command("fast-distil", tmp_path / "data.npz.xz", folder)
+    assert campaign.current() == "accurate-vgg-distil"
+    folder = tmp_path / "new-cache" / "accurate-vgg-distil"
+    command = campaign.train_command("accurate-vgg-distil", tmp_path / "data.npz.xz", folder)
     assert str(folder / "teacher_accurate-vgg.keras") in command
     assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
 

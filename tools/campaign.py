@@ -182,7 +182,10 @@ RECIPES = {
 # (`tools/train_cost.py "VGG-size" "wide48: fast" --teacher-names VGG wide48:`): accurate-vgg-distil's 120
 # epochs are about 42 hours there, fifteen sessions on machines replaced six times in five days, fast-distil's
 # 30 about 5.5. On a CPU with AMX it costs the queue about an hour and a half.
-QUEUE = ("accurate-vgg", "fast-distil", "accurate-vgg-distil", "accurate-vgg-b", "fast-sgd-b")
+# fast-distil leaves the queue (2026-12-06): it finished a second time (70.77% in the fast mode, p = 0.505, not
+# shipped, models/CAMPAIGN.md), and the machine was replaced a seventh time (an AMD EPYC with AVX-512), so a
+# third run of it would come before accurate-vgg-distil again.
+QUEUE = ("accurate-vgg", "accurate-vgg-distil", "accurate-vgg-b", "fast-sgd-b")
 CPUINFO = Path("/proc/cpuinfo")
 # Where a recipe starts from the shipped fast network (``{shipped}``), and the accurate mode's second network,
 # the AdamW one (``{adamw}``, a teacher).
