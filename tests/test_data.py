@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer.data import load_dataset, read_fer2013_csv, read_ferplus_votes
+from fer.data import DatasetWarning, load_dataset, read_fer2013_csv, read_ferplus_votes
 
 
 def write_fer_csv(path, rows):
@@ -44,7 +44,8 @@ def test_image_folder_with_name_variants(tmp_path):
         (tmp_path / folder).mkdir()
         Image.fromarray(np.full((48, 48), value, np.uint8)).save(tmp_path / folder / "a.png")
     (tmp_path / "happiness" / "notes.txt").write_text("ignored")
-    data = load_dataset(tmp_path)
+    with pytest.warns(DatasetWarning, match="unrecognised folders: not_an_emotion"):  # said, not silently dropped
+        data = load_dataset(tmp_path)
     assert sorted(data.labels.tolist()) == [2, 3, 4]  # fear, happy, sad
     assert all(img.shape == (48, 48) for img in data.images)
 
