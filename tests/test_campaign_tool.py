@@ -230,8 +230,10 @@ def test_the_distilled_cycle_waits_for_its_teacher_then_keeps_its_own_copies(tmp
     assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
 
 
-def test_a_start_records_its_trainer_and_says_whether_it_resumes(tmp_path, monkeypatch, capsys):
-    """The trainer is a real child process (one that exits at once); its pid is what `status` later reads."""
+@pytest.fixture
+def quick_trainers(tmp_path, monkeypatch):
+    """A cache in ``tmp_path``, an (empty) data file, and trainers that are real child processes exiting at
+    once: the data file and the list of trainers started."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     data = tmp_path / "data.npz.xz"
     data.write_bytes(b"")
@@ -242,6 +244,12 @@ def test_a_start_records_its_trainer_and_says_whether_it_resumes(tmp_path, monke
         return started[-1]
 
     monkeypatch.setattr(campaign, "launch", launch)
+    return data, started
+
+
+def test_a_start_records_its_trainer_and_says_whether_it_resumes(tmp_path, quick_trainers, capsys):
+    """The trainer is a real child process (one that exits at once); its pid is what `status` later reads."""
+    data, started = quick_trainers
     assert campaign.start("fast-sgd-b", data) == 0
     assert "from epoch 0;" in capsys.readouterr().out
     assert (tmp_path / "fast-sgd-b" / "pid").read_text() == str(started[-1].pid)
@@ -249,6 +257,30 @@ def test_a_start_records_its_trainer_and_says_whether_it_resumes(tmp_path, monke
     _epochs_done(tmp_path, "fast-sgd-b", 3)
     assert campaign.start("fast-sgd-b", data) == 0
     assert "resuming at epoch 3 (epochs 0-2 done);" in capsys.readouterr().out
+    started[-1].wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads a trainer's command line from /proc")
+def test_one_campaign_trains_at_a_time_however_it_was_started(tmp_path, quick_trainers, capsys):
+    """A trainer started by name (or the queue) holds the machine: neither another named start nor `make
+    campaign` starts a second one beside it; once it has ended, they start."""
+    data, started = quick_trainers
+    code = "import time; print('up', flush=True); time.sleep(120)"
+    trainer = subprocess.Popen([sys.executable, "-c", code, "-m", "fer", "train"], stdout=subprocess.PIPE)
+    try:
+        assert trainer.stdout.readline() == b"up\n"  # its command line is laid out by now (see above)
+        (tmp_path / "accurate-vgg-distil").mkdir()
+        (tmp_path / "accurate-vgg-distil" / "pid").write_text(str(trainer.pid))
+        assert campaign.start("fast-sgd-b", data) == 2
+        assert campaign.start(campaign.current(), data, queue=True) == 2  # the queue's own first campaign
+        err = capsys.readouterr().err
+        assert f"not started: accurate-vgg-distil (pid {trainer.pid}) is training" in err
+        assert not started and not (tmp_path / "fast-sgd-b" / "pid").exists()
+    finally:
+        trainer.kill()
+        trainer.wait()
+    assert campaign.start("fast-sgd-b", data) == 0
+    assert (tmp_path / "fast-sgd-b" / "pid").read_text() == str(started[-1].pid)
     started[-1].wait()
 
 

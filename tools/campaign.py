@@ -9,7 +9,8 @@ Without ``--name``, each works on the first campaign of ``QUEUE`` neither finish
 its weight average scored) nor kept (below), and ``start`` runs the queue: when one campaign has finished, its
 background process starts the next (``chain``; its own log is ``queue.log``, its pid in ``pid`` beside it, so a
 second ``start`` while it lives starts nothing), so ``make campaign`` once a session keeps the machine training
-whoever watches.
+whoever watches. One campaign trains at a time: while any trainer or the queue runs, a ``start`` of another
+campaign, named or queued, says which one trains and starts nothing.
 
 Training runs at the lowest CPU priority (nice 19, and its session's autogroup too), so the rest of a
 session keeps the machine. Its state lives outside the work tree, under ``~/.cache/fer/campaign/<name>/`` (a
@@ -214,6 +215,15 @@ def _pid(folder: Path) -> int | None:
     return pid if cmdline.exists() and re.search(rb"\bfer\b|campaign\.py", cmdline.read_bytes()) else None
 
 
+def _training() -> str | None:
+    """Which campaign trains now, whether the queue started it or ``start --name`` did ("the queue" between
+    two of its trainers), or None."""
+    if (pid := _pid(HOME)) is not None:
+        return f"the queue (pid {pid})"
+    folders = sorted(HOME.glob("*/pid")) if HOME.is_dir() else []
+    return next((f"{f.parent.name} (pid {pid})" for f in folders if (pid := _pid(f.parent)) is not None), None)
+
+
 class NotReady(Exception):
     """A recipe's network is not there yet: a teacher campaign not ``finished``."""
 
@@ -290,6 +300,10 @@ def start(name: str, data: Path, queue: bool = False) -> int:
     if queue and (pid := _pid(HOME)) is not None:  # between two of its trainers no campaign has a live pid
         print(f"the queue is already running (pid {pid}), between two campaigns; {HOME / 'queue.log'}")
         return 0
+    if busy := _training():  # two trainers on two cores would each run at half speed
+        print(f"{name}: not started: {busy} is training on this machine; one campaign at a time "
+              "(stop it first to switch)", file=sys.stderr)
+        return 2
     if not data.exists():
         print(f"error: no training data at {data}", file=sys.stderr)
         return 2
