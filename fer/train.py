@@ -266,19 +266,25 @@ def _rng_states(model) -> list:
     return [v for v in model.non_trainable_variables if "seed_generator_state" in v.path]
 
 
+def _own_variables(trainer) -> list:
+    """Every variable of the training model but its teachers' weights: the network's weights and batch-norm
+    statistics, and every random state (a teacher's too). The frozen teachers' weights come from their own
+    files at every start."""
+    teachers = {id(v) for layer in trainer.layers if layer.name.startswith("teacher") for v in layer.weights}
+    return [v for v in trainer.variables if id(v) not in teachers]
+
+
 def _save_state(trainer, ckpt: Path, epoch: int, best: float, average: tuple[int, list]) -> None:
-    """Everything a resume needs, written atomically: weights and optimizer state (the step counter and
-    momenta) in one file, the finished epoch count, the best selection accuracy, the RNG states and the
-    weight average (how many epochs it holds, and their mean) in another. The epoch file is written last,
-    so a kill between the two resumes from the older epoch and redoes it (the weights file of the newer
-    one is then overwritten)."""
-    tmp = ckpt / "state.tmp.weights.h5"
-    trainer.save_weights(tmp)
-    tmp.replace(ckpt / "state.weights.h5")
-    rng = {f"rng{i}": np.asarray(v.numpy()) for i, v in enumerate(_rng_states(trainer))}
+    """Everything a resume needs, in one file written atomically (``state.npz``): the training model's own
+    variables (:func:`_own_variables`), the optimizer's (its step counter and momenta), the finished epoch
+    count, the best selection accuracy and the weight average (how many epochs it holds, and their mean).
+    Without the teachers' weights it is the size a bank in the repository can hold (tools/campaign.py)."""
+    arrays = {f"var{i}": np.asarray(v.numpy()) for i, v in enumerate(_own_variables(trainer))}
+    arrays |= {f"opt{i}": np.asarray(v.numpy()) for i, v in enumerate(trainer.optimizer.variables)}
     with open(ckpt / "state.tmp.npz", "wb") as fh:
-        np.savez(fh, epoch=epoch, best=best, averaged=average[0], **rng, **{f"mean{i}": w for i, w in enumerate(average[1])})
+        np.savez(fh, epoch=epoch, best=best, averaged=average[0], **arrays, **{f"mean{i}": w for i, w in enumerate(average[1])})
     (ckpt / "state.tmp.npz").replace(ckpt / "state.npz")
+    (ckpt / "state.weights.h5").unlink(missing_ok=True)  # the older format's weights (below)
 
 
 def _load_state(trainer, ckpt: Path) -> tuple[int, float, tuple[int, list]]:
@@ -286,10 +292,19 @@ def _load_state(trainer, ckpt: Path) -> tuple[int, float, tuple[int, list]]:
     if not (ckpt / "state.npz").exists():
         return 0, 0.0, (0, [])
     trainer.optimizer.build(trainer.trainable_variables)
-    trainer.load_weights(ckpt / "state.weights.h5")
     state = np.load(ckpt / "state.npz")
-    for i, v in enumerate(_rng_states(trainer)):
-        v.assign(state[f"rng{i}"])
+    if "var0" in state.files:
+        for prefix, variables in (("var", _own_variables(trainer)), ("opt", trainer.optimizer.variables)):
+            saved = [state[f"{prefix}{i}"] for i in range(sum(name.startswith(prefix) for name in state.files))]
+            if len(saved) != len(variables):
+                raise ValueError(f"{ckpt / 'state.npz'} holds {len(saved)} {prefix} arrays where this run has "
+                                 f"{len(variables)}: it is another network's state (use a new --checkpoints folder)")
+            for v, value in zip(variables, saved):
+                v.assign(value)
+    else:  # written before 2026-12-06: every weight, the teachers' too, in state.weights.h5; the rng states here
+        trainer.load_weights(ckpt / "state.weights.h5")
+        for i, v in enumerate(_rng_states(trainer)):
+            v.assign(state[f"rng{i}"])
     mean = [state[f"mean{i}"] for i in range(sum(name.startswith("mean") for name in state.files))]
     return int(state["epoch"]), float(state["best"]), (int(state["averaged"]) if "averaged" in state.files else 0, mean)
 
@@ -426,6 +441,9 @@ def _train(cfg: TrainConfig) -> dict:
         log.write_text("epoch,learning_rate,loss,accuracy,val_accuracy,val_accuracy_mirrored,seconds,finished_at\n")
     out = Path(cfg.out)
     exported = False
+    if cfg.export_above and best > cfg.export_above and not (out / "fer_cnn.keras").exists():
+        # resumed from a bank (tools/campaign.py) on a new machine, without its candidate: export it again
+        exported = export(keras.models.load_model(ckpt / "best.keras", compile=False), out)
     started = time.time()
     last = min(cfg.epochs, first + cfg.stop_after) if cfg.stop_after else cfg.epochs
 

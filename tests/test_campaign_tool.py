@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tools import campaign
@@ -14,8 +15,9 @@ from tools.runtime_size import slugignored
 
 @pytest.fixture(autouse=True)
 def _no_kept_teachers(tmp_path, monkeypatch):
-    """Each test sees only the teachers it keeps itself, whatever models/teachers/ holds by then."""
+    """Each test sees only the teachers it keeps and the runs it banks itself, whatever models/ holds by then."""
     monkeypatch.setattr(campaign, "KEPT", tmp_path / "kept")
+    monkeypatch.setattr(campaign, "BANK", tmp_path / "bank")
 
 
 def test_a_second_cycle_starts_from_its_own_copy_of_the_shipped_network(tmp_path, monkeypatch):
@@ -340,8 +342,11 @@ def test_a_kept_teacher_survives_a_replaced_machine(tmp_path, monkeypatch, capsy
     _epochs_done(home, "accurate-vgg", 120)
     (home / "accurate-vgg" / "average.keras").write_bytes(b"averaged weights")
     (home / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
+    campaign.BANK.mkdir()
+    np.savez(campaign.BANK / "accurate-vgg.npz", epoch=100)
     assert campaign.keep("accurate-vgg") == 0
     assert (repo / "accurate-vgg.keras").read_bytes() == b"vgg weights"
+    assert not (campaign.BANK / "accurate-vgg.npz").exists()  # a kept campaign's bank is of no more use
     # The machine is replaced: the cache is empty, the kept file is still there.
     monkeypatch.setattr(campaign, "HOME", tmp_path / "new-cache")
     assert campaign.current() == "accurate-vgg-distil"
@@ -351,11 +356,66 @@ def test_a_kept_teacher_survives_a_replaced_machine(tmp_path, monkeypatch, capsy
     assert (folder / "teacher_accurate-vgg.keras").read_bytes() == b"vgg weights"
 
 
-def test_kept_teachers_stay_out_of_a_deployment():
+def test_kept_teachers_and_banked_runs_stay_out_of_a_deployment():
     root = Path(campaign.__file__).resolve().parent.parent
     patterns = [line for line in (root / ".slugignore").read_text().splitlines() if line and not line.startswith("#")]
     assert slugignored("models/teachers/accurate-vgg.keras", patterns)
-    assert "models/teachers/" in (root / ".dockerignore").read_text().splitlines()
+    assert slugignored("models/campaign/accurate-vgg-distil.npz", patterns)
+    assert {"models/teachers/", "models/campaign/"} <= set((root / ".dockerignore").read_text().splitlines())
+
+
+def test_a_run_banked_on_one_machine_goes_on_from_its_last_epoch_on_another(tmp_path, monkeypatch, capsys):
+    """A real run: one epoch on a first machine, banked; a second machine with an empty cache unpacks the bank
+    and trains the second epoch, its history and best network carried over, its weights those of one whole run
+    on the first machine to within the bank's float16 rounding."""
+    from .test_data import write_fer_csv
+
+    rng = np.random.default_rng(7)
+    rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "Training") for i in range(48)]
+    rows += [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), "PublicTest") for i in range(14)]
+    data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
+    monkeypatch.setitem(campaign.RECIPES, "tiny", [
+        "--widths", "4", "8", "--convs", "1", "1", "--batch-size", "16", "--optimizer", "sgd",
+        "--learning-rate", "0.05", "--erasing", "0.5", "--epochs", "2", "--check-every", "1"])
+
+    def train(machine: str, *flags: str) -> Path:
+        monkeypatch.setattr(campaign, "HOME", tmp_path / machine)
+        folder = tmp_path / machine / "tiny"
+        done = subprocess.run(campaign.train_command("tiny", data, folder) + list(flags), cwd=campaign.ROOT,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return folder
+
+    whole = np.load(train("one-machine") / "state.npz")  # before there is a bank to unpack
+    first = train("first", "--stop-after", "1")
+    assert campaign.bank("tiny") == 0
+    banked = np.load(campaign.BANK / "tiny.npz")
+    assert banked["epoch"] == 1 and banked["var0"].dtype != np.float32  # float16: half the size
+    second = train("second")  # a new machine: an empty cache
+    assert "tiny: unpacked" in capsys.readouterr().out
+    history = (second / "history.csv").read_text().splitlines()
+    assert history[:2] == (first / "history.csv").read_text().splitlines()  # epoch 0 from the first machine
+    assert [row.split(",")[0] for row in history[1:]] == ["0", "1"]
+    assert (second / "best.keras").exists()
+    went_on = np.load(second / "state.npz")
+    weights = [k for k in whole.files if k.startswith(("var", "opt"))]
+    assert weights and all(np.allclose(went_on[k], whole[k], rtol=1e-2, atol=2e-3) for k in weights)
+
+
+def test_a_bank_is_unpacked_only_over_a_cache_that_holds_fewer_epochs(tmp_path, monkeypatch):
+    folder = tmp_path / "cache" / "fast-sgd"
+    folder.mkdir(parents=True)
+    campaign.BANK.mkdir()
+    np.savez(campaign.BANK / "fast-sgd.npz", epoch=3, best=0.6, **{"var0": np.ones(4, np.float16), "file:history.csv": np.frombuffer(b"banked", np.uint8)})
+    np.savez(folder / "state.npz", epoch=5, best=0.7, var0=np.zeros(4, np.float32))
+    (folder / "history.csv").write_text("cached")
+    campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", folder)
+    assert int(np.load(folder / "state.npz")["epoch"]) == 5 and (folder / "history.csv").read_text() == "cached"
+    np.savez(folder / "state.npz", epoch=2, best=0.5, var0=np.zeros(4, np.float32))
+    campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", folder)
+    state = np.load(folder / "state.npz")
+    assert int(state["epoch"]) == 3 and state["var0"].dtype == np.float32 and state["var0"].tolist() == [1.0] * 4
+    assert (folder / "history.csv").read_text() == "banked"
 
 
 def _fake_trainer(order: Path, code: int = 0):

@@ -4,6 +4,7 @@
     .venv/bin/python tools/campaign.py status                     # epochs done, best PublicTest, time left
     .venv/bin/python tools/campaign.py plot                       # history.png: PublicTest per epoch
     .venv/bin/python tools/campaign.py keep --name accurate-vgg   # a finished teacher into models/teachers/
+    .venv/bin/python tools/campaign.py bank                       # its state into models/campaign/, to commit
 
 Without ``--name``, each works on the first campaign of ``QUEUE`` neither finished (all its epochs run and
 its weight average scored) nor kept (below), and ``start`` runs the queue: when one campaign has finished, its
@@ -22,7 +23,10 @@ network is exported to ``candidate/`` only when its mirrored PublicTest accuracy
 A replaced machine loses ``~/.cache/fer/``; a commit survives it. So a finished campaign whose network later
 runs learn from (a teacher) is kept in the repository: ``keep`` copies its best network to
 ``models/teachers/<name>.keras``, to be committed; from then on the queue skips that campaign and its
-students are taught by the kept file, on any machine.
+students are taught by the kept file, on any machine. A run under way is banked the same way: ``bank`` packs
+its state (the weights, momenta and weight average rounded to float16, its history, its best network) into
+``models/campaign/<name>.npz``, to be committed at the end of each session, and a start on a machine whose
+cache holds fewer of its epochs unpacks the bank first and resumes from there.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = Path(os.environ.get("FER_CAMPAIGN_DIR", Path.home() / ".cache" / "fer" / "campaign"))
@@ -197,6 +204,14 @@ ADAMW_MODEL = ROOT / "models" / "fer_cnn_adamw.keras"
 KEPT = ROOT / "models" / "teachers"
 
 
+# A run's state in the repository (``bank``): the machine was replaced eight times by 2026-12-06, and three
+# replacements took 41, 4 and 20 epochs of accurate-vgg-distil's run (four hours, and two of the AVX-512 EPYC's).
+BANK = ROOT / "models" / "campaign"
+# The files of a campaign's folder that a bank carries besides its state (a run's candidate is exported again
+# from best.keras at the resume, fer.train)
+BANKED_FILES = ("history.csv", "best.keras", "average.keras")
+
+
 def kept(name: str) -> Path | None:
     """Campaign ``name``'s best network as kept in the repository, or None."""
     path = KEPT / f"{name}.keras"
@@ -257,10 +272,65 @@ def native_bfloat16(cpuinfo: Path | None = None) -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
+def _epochs_in(state: Path) -> int:
+    """How many epochs a ``state.npz`` (fer.train's checkpoint, or a bank) holds; 0 where there is none."""
+    return int(np.load(state)["epoch"]) if state.exists() else 0
+
+
+def bank(name: str) -> int:
+    """Pack campaign ``name``'s state into ``BANK / <name>.npz`` (written whole, then renamed), taken while a
+    running trainer is not between the writes of an epoch (best.keras when the epoch is the best, its state,
+    then its row of the history). Floating-point arrays go in as float16: half the size in the repository, and
+    a resume on a new machine computes differently anyway (bfloat16 or float32, other kernels)."""
+    folder = HOME / name
+    state = folder / "state.npz"
+    for _ in range(60):
+        if not state.exists():
+            print(f"{name}: nothing to bank: no epoch finished in {folder}", file=sys.stderr)
+            return 2
+        before = state.stat().st_mtime_ns
+        arrays = {key: value.astype(np.float16) if value.dtype == np.float32 and value.ndim else value
+                  for key, value in np.load(state).items()}
+        files = {f: np.frombuffer((folder / f).read_bytes(), np.uint8) for f in BANKED_FILES if (folder / f).exists()}
+        newer = [f for f in BANKED_FILES[1:] if (folder / f).exists() and (folder / f).stat().st_mtime_ns > before]
+        agree = len(_history(folder)) == int(arrays["epoch"]) and not newer
+        if state.stat().st_mtime_ns == before and (agree or _pid(folder) is None):  # a stopped one writes nothing
+            break
+        time.sleep(1)  # the trainer is between the two writes of an epoch
+    else:
+        print(f"{name}: not banked: its state and history.csv did not agree for a minute", file=sys.stderr)
+        return 2
+    BANK.mkdir(parents=True, exist_ok=True)
+    target = BANK / f"{name}.npz"
+    with open(tmp := BANK / f"{name}.tmp.npz", "wb") as fh:
+        np.savez_compressed(fh, **arrays, **{f"file:{f}": data for f, data in files.items()})
+    tmp.replace(target)
+    print(f"{name}: banked {arrays['epoch']} epochs in {target} ({target.stat().st_size / 1e6:.1f} MB); commit it")
+    return 0
+
+
+def _unbank(name: str, folder: Path) -> None:
+    """Unpack campaign ``name``'s bank into ``folder`` if it holds more epochs than the folder's state: a
+    replaced machine, or one that stopped training before the bank was made elsewhere. The state goes last, so
+    a start killed half-way unpacks again."""
+    path = BANK / f"{name}.npz"
+    if (banked := _epochs_in(path)) <= _epochs_in(folder / "state.npz"):
+        return
+    arrays = dict(np.load(path))
+    for key in [k for k in arrays if k.startswith("file:")]:
+        (folder / key[5:]).write_bytes(arrays.pop(key).tobytes())
+    with open(folder / "state.tmp.npz", "wb") as fh:
+        np.savez(fh, **{k: v.astype(np.float32) if v.dtype == np.float16 else v for k, v in arrays.items()})
+    (folder / "state.tmp.npz").replace(folder / "state.npz")
+    print(f"{name}: unpacked {path}: {banked} epochs", flush=True)
+
+
 def train_command(name: str, data: Path, folder: Path) -> list[str]:
-    """The ``fer train`` command of a campaign, its networks (``{...}`` in the recipe) copied into ``folder``;
-    in float32 on a CPU without bfloat16 arithmetic (:func:`native_bfloat16`)."""
+    """The ``fer train`` command of a campaign, its networks (``{...}`` in the recipe) copied into ``folder``
+    and its bank unpacked there when it is ahead (``_unbank``); in float32 on a CPU without bfloat16
+    arithmetic (:func:`native_bfloat16`)."""
     folder.mkdir(parents=True, exist_ok=True)
+    _unbank(name, folder)
     recipe = [str(_network(arg, folder)) if arg.startswith("{") else arg for arg in RECIPES[name]]
     if "--precision" in recipe and not native_bfloat16():
         recipe = changed(recipe, precision="float32")
@@ -393,7 +463,8 @@ def keep(name: str) -> int:
         return 2
     KEPT.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(HOME / name / "best.keras", target := KEPT / f"{name}.keras")
-    print(f"{name}: kept as {target}; commit it")
+    (BANK / f"{name}.npz").unlink(missing_ok=True)  # its bank is of no more use
+    print(f"{name}: kept as {target}; commit it (and the removal of its bank, if it had one)")
     return 0
 
 
@@ -410,6 +481,8 @@ def status(name: str) -> int:
         # the median: an epoch that spanned a paused test suite (900+ s against 150) does not skew it
         per_epoch = statistics.median(float(r["seconds"]) for r in rows[-5:])
         print(f"{per_epoch:.0f} s per epoch lately; about {(planned - len(rows)) * per_epoch / 3600:.1f} h left")
+    banked = _epochs_in(BANK / f"{name}.npz")
+    print(f"banked in the repository: {banked} epochs" + (" (tools/campaign.py bank, then commit)" if banked < len(rows) else ""))
     candidate = folder / "candidate" / "fer_cnn.tflite"
     print(f"candidate exported: {'yes' if candidate.exists() else 'no'}")
     if candidate.exists():  # scored at the end of every session that has one, and shipped if it passes
@@ -450,13 +523,14 @@ def plot(name: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("start", "status", "plot", "keep", "chain"))
+    parser.add_argument("action", choices=("start", "status", "plot", "keep", "bank", "chain"))
     parser.add_argument("--name", choices=RECIPES, help="default: the first in the queue not yet finished")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     queue, args.name = args.name is None, args.name or current()
     actions = {"start": lambda: start(args.name, args.data, queue), "status": lambda: status(args.name),
-               "plot": lambda: plot(args.name), "keep": lambda: keep(args.name), "chain": lambda: chain(args.data)}
+               "plot": lambda: plot(args.name), "keep": lambda: keep(args.name),
+               "bank": lambda: bank(args.name), "chain": lambda: chain(args.data)}
     return actions[args.action]()
 
 
