@@ -35,7 +35,8 @@ audit: $(VENV)/.test-deps
 
 # The long model-training campaign: starts it, or resumes it after its last finished epoch, in the
 # background at the lowest priority, then the queue's next runs one after another; state under
-# ~/.cache/fer/campaign/ (tools/campaign.py status|plot).
+# ~/.cache/fer/campaign/ (tools/campaign.py status|plot), and on a replaced machine from the run's bank in
+# models/campaign/ (tools/campaign.py bank, committed at the end of each session).
 campaign: $(VENV)/.test-deps
 	$(BIN)/python tools/campaign.py start
 

@@ -261,11 +261,6 @@ def _optimizer(cfg: TrainConfig, steps_per_epoch: int):
     return opt
 
 
-def _rng_states(model) -> list:
-    """The augmentation and dropout random-number states (Keras keeps them out of its weight files)."""
-    return [v for v in model.non_trainable_variables if "seed_generator_state" in v.path]
-
-
 def _own_variables(trainer) -> list:
     """Every variable of the training model but its teachers' weights: the network's weights and batch-norm
     statistics, and every random state (a teacher's too). The frozen teachers' weights come from their own
@@ -284,7 +279,6 @@ def _save_state(trainer, ckpt: Path, epoch: int, best: float, average: tuple[int
     with open(ckpt / "state.tmp.npz", "wb") as fh:
         np.savez(fh, epoch=epoch, best=best, averaged=average[0], **arrays, **{f"mean{i}": w for i, w in enumerate(average[1])})
     (ckpt / "state.tmp.npz").replace(ckpt / "state.npz")
-    (ckpt / "state.weights.h5").unlink(missing_ok=True)  # the older format's weights (below)
 
 
 def _load_state(trainer, ckpt: Path) -> tuple[int, float, tuple[int, list]]:
@@ -293,18 +287,13 @@ def _load_state(trainer, ckpt: Path) -> tuple[int, float, tuple[int, list]]:
         return 0, 0.0, (0, [])
     trainer.optimizer.build(trainer.trainable_variables)
     state = np.load(ckpt / "state.npz")
-    if "var0" in state.files:
-        for prefix, variables in (("var", _own_variables(trainer)), ("opt", trainer.optimizer.variables)):
-            saved = [state[f"{prefix}{i}"] for i in range(sum(name.startswith(prefix) for name in state.files))]
-            if len(saved) != len(variables):
-                raise ValueError(f"{ckpt / 'state.npz'} holds {len(saved)} {prefix} arrays where this run has "
-                                 f"{len(variables)}: it is another network's state (use a new --checkpoints folder)")
-            for v, value in zip(variables, saved):
-                v.assign(value)
-    else:  # written before 2026-12-06: every weight, the teachers' too, in state.weights.h5; the rng states here
-        trainer.load_weights(ckpt / "state.weights.h5")
-        for i, v in enumerate(_rng_states(trainer)):
-            v.assign(state[f"rng{i}"])
+    for prefix, variables in (("var", _own_variables(trainer)), ("opt", trainer.optimizer.variables)):
+        saved = [state[f"{prefix}{i}"] for i in range(sum(name.startswith(prefix) for name in state.files))]
+        if [a.shape for a in saved] != [tuple(v.shape) for v in variables]:
+            raise ValueError(f"{ckpt / 'state.npz'} is another network's state: its arrays do not fit this run's "
+                             "(use a new --checkpoints folder)")
+        for v, value in zip(variables, saved):
+            v.assign(value)
     mean = [state[f"mean{i}"] for i in range(sum(name.startswith("mean") for name in state.files))]
     return int(state["epoch"]), float(state["best"]), (int(state["averaged"]) if "averaged" in state.files else 0, mean)
 

@@ -154,6 +154,18 @@ def test_a_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run(tmp_pat
     assert [line.split(",")[0] for line in logged[1:]] == ["0", "1"] and "val_accuracy_mirrored" in logged[0]
 
 
+def test_a_checkpoint_of_another_network_is_a_one_line_error(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = [(i % 7, rng.integers(0, 256, (48, 48), dtype=np.uint8), usage) for usage in ("Training", "PublicTest") for i in range(14)]
+    data = write_fer_csv(tmp_path / "tiny.csv.gz", rows)
+    args = ["train", "--data", str(data), "--convs", "1", "1", "--epochs", "2", "--checkpoints", str(tmp_path / "ck")]
+    first = run_cli(*args, "--widths", "4", "8", "--stop-after", "1", "--out", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr[-2000:]
+    other = run_cli(*args, "--widths", "4", "16", "--out", str(tmp_path / "b"))
+    assert other.returncode == 2 and "Traceback" not in other.stderr
+    assert "another network's state" in other.stderr and "--checkpoints" in other.stderr
+
+
 def test_an_epochs_batches_train_as_keras_own_batching_of_the_arrays_without_a_tuning_thread():
     """The faces, targets and weights in the order given, the last batch short, so an epoch trains the very
     network that ``fit`` on the arrays gives; with autotuning off, so no tuning thread outlives the epoch."""

@@ -204,8 +204,8 @@ ADAMW_MODEL = ROOT / "models" / "fer_cnn_adamw.keras"
 KEPT = ROOT / "models" / "teachers"
 
 
-# A run's state in the repository (``bank``): the machine was replaced eight times by 2026-12-06, and three
-# replacements took 41, 4 and 20 epochs of accurate-vgg-distil's run (four hours, and two of the AVX-512 EPYC's).
+# A run's state in the repository (``bank``): the machine was replaced eight times by 2026-12-06, and two of
+# those replacements took accurate-vgg-distil's run with them, after 41 and then 20 of its 120 epochs.
 BANK = ROOT / "models" / "campaign"
 # The files of a campaign's folder that a bank carries besides its state (a run's candidate is exported again
 # from best.keras at the resume, fer.train)
