@@ -342,11 +342,10 @@ def test_a_kept_teacher_survives_a_replaced_machine(tmp_path, monkeypatch, capsy
     _epochs_done(home, "accurate-vgg", 120)
     (home / "accurate-vgg" / "average.keras").write_bytes(b"averaged weights")
     (home / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
-    campaign.BANK.mkdir()
-    np.savez(campaign.BANK / "accurate-vgg.npz", epoch=100)
+    campaign.write_bank("accurate-vgg", {"epoch": np.array(100)})
     assert campaign.keep("accurate-vgg") == 0
     assert (repo / "accurate-vgg.keras").read_bytes() == b"vgg weights"
-    assert not (campaign.BANK / "accurate-vgg.npz").exists()  # a kept campaign's bank is of no more use
+    assert not (campaign.BANK / "accurate-vgg").exists()  # a kept campaign's bank is of no more use
     # The machine is replaced: the cache is empty, the kept file is still there.
     monkeypatch.setattr(campaign, "HOME", tmp_path / "new-cache")
     assert campaign.current() == "accurate-vgg-distil"
@@ -360,8 +359,21 @@ def test_kept_teachers_and_banked_runs_stay_out_of_a_deployment():
     root = Path(campaign.__file__).resolve().parent.parent
     patterns = [line for line in (root / ".slugignore").read_text().splitlines() if line and not line.startswith("#")]
     assert slugignored("models/teachers/accurate-vgg.keras", patterns)
-    assert slugignored("models/campaign/accurate-vgg-distil.npz", patterns)
+    assert slugignored("models/campaign/accurate-vgg-distil/000.part", patterns)
     assert {"models/teachers/", "models/campaign/"} <= set((root / ".dockerignore").read_text().splitlines())
+
+
+def test_no_file_the_repository_holds_or_would_take_is_over_its_20_mb_limit():
+    """The weights, kept teachers and a bank's parts (``campaign.PART``) all stay under the repository's
+    limit for one file: what git tracks, and what ``git add`` would take."""
+    root = Path(campaign.__file__).resolve().parent.parent
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                            capture_output=True)
+    if listed.returncode:
+        pytest.skip("not a git checkout")
+    files = [root / name for name in listed.stdout.decode().split("\0") if name and (root / name).is_file()]
+    assert len(files) > 100 and campaign.PART < 20_000_000
+    assert [f for f in files if f.stat().st_size >= 20_000_000] == []
 
 
 def test_a_run_banked_on_one_machine_goes_on_from_its_last_epoch_on_another(tmp_path, monkeypatch, capsys):
@@ -388,8 +400,11 @@ def test_a_run_banked_on_one_machine_goes_on_from_its_last_epoch_on_another(tmp_
 
     whole = np.load(train("one-machine") / "state.npz")  # before there is a bank to unpack
     first = train("first", "--stop-after", "1")
+    monkeypatch.setattr(campaign, "PART", 5_000)  # the tiny network's bank in several parts, as a VGG's is
     assert campaign.bank("tiny") == 0
-    banked = np.load(campaign.BANK / "tiny.npz")
+    parts = sorted((campaign.BANK / "tiny").iterdir())
+    assert len(parts) > 2 and all(part.stat().st_size <= 5_000 for part in parts)
+    banked = campaign.banked("tiny")
     assert banked["epoch"] == 1 and banked["var0"].dtype != np.float32  # float16: half the size
     second = train("second")  # a new machine: an empty cache
     assert "tiny: unpacked" in capsys.readouterr().out
@@ -405,8 +420,8 @@ def test_a_run_banked_on_one_machine_goes_on_from_its_last_epoch_on_another(tmp_
 def test_a_bank_is_unpacked_only_over_a_cache_that_holds_fewer_epochs(tmp_path, monkeypatch):
     folder = tmp_path / "cache" / "fast-sgd"
     folder.mkdir(parents=True)
-    campaign.BANK.mkdir()
-    np.savez(campaign.BANK / "fast-sgd.npz", epoch=3, best=0.6, **{"var0": np.ones(4, np.float16), "file:history.csv": np.frombuffer(b"banked", np.uint8)})
+    campaign.write_bank("fast-sgd", {"epoch": np.array(3), "best": np.array(0.6), "var0": np.ones(4, np.float16),
+                                     "file:history.csv": np.frombuffer(b"banked", np.uint8)})
     np.savez(folder / "state.npz", epoch=5, best=0.7, var0=np.zeros(4, np.float32))
     (folder / "history.csv").write_text("cached")
     campaign.train_command("fast-sgd", tmp_path / "data.npz.xz", folder)

@@ -25,14 +25,17 @@ runs learn from (a teacher) is kept in the repository: ``keep`` copies its best 
 ``models/teachers/<name>.keras``, to be committed; from then on the queue skips that campaign and its
 students are taught by the kept file, on any machine. A run under way is banked the same way: ``bank`` packs
 its state (the weights, momenta and weight average rounded to float16, its history, its best network) into
-``models/campaign/<name>.npz``, to be committed at the end of each session, and a start on a machine whose
-cache holds fewer of its epochs unpacks the bank first and resumes from there.
+one compressed ``.npz``, stored as consecutive parts of at most 19 MB in ``models/campaign/<name>/`` (the
+repository takes no file over 20 MB; the VGG-sized run's bank is 33 MB), to be committed at the end of each
+session, and a start on a machine whose cache holds fewer of its epochs unpacks the bank first and resumes
+from there.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import re
 import shutil
@@ -207,6 +210,8 @@ KEPT = ROOT / "models" / "teachers"
 # A run's state in the repository (``bank``): the machine was replaced eight times by 2026-12-06, and two of
 # those replacements took accurate-vgg-distil's run with them, after 41 and then 20 of its 120 epochs.
 BANK = ROOT / "models" / "campaign"
+# Bytes per file of a bank (``<name>/000.part``, ``001.part``...): the repository takes no file over 20 MB
+PART = 19_000_000
 # The files of a campaign's folder that a bank carries besides its state (a run's candidate is exported again
 # from best.keras at the resume, fer.train)
 BANKED_FILES = ("history.csv", "best.keras", "average.keras")
@@ -272,16 +277,44 @@ def native_bfloat16(cpuinfo: Path | None = None) -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
-def _epochs_in(state: Path) -> int:
-    """How many epochs a ``state.npz`` (fer.train's checkpoint, or a bank) holds; 0 where there is none."""
-    return int(np.load(state)["epoch"]) if state.exists() else 0
+def _epochs_in(state: dict | Path) -> int:
+    """How many epochs a ``state.npz`` (fer.train's checkpoint) or a bank (:func:`banked`) holds; 0 where there
+    is none."""
+    if isinstance(state, Path):
+        state = np.load(state) if state.exists() else {}
+    return int(state["epoch"]) if "epoch" in state else 0
+
+
+def banked(name: str) -> dict:
+    """Campaign ``name``'s bank, its parts joined in order: the arrays of its ``.npz`` ({} where there is none)."""
+    parts = sorted((BANK / name).glob("*.part"))
+    return dict(np.load(io.BytesIO(b"".join(part.read_bytes() for part in parts)))) if parts else {}
+
+
+def write_bank(name: str, arrays: dict) -> Path:
+    """Store ``arrays`` as campaign ``name``'s bank: one compressed ``.npz`` cut into parts of ``PART`` bytes,
+    written whole into a new folder that then takes the old one's place."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    data = buffer.getbuffer()
+    new, target, old = (BANK / f"{name}{suffix}" for suffix in (".new", "", ".old"))
+    for folder in (new, old):
+        shutil.rmtree(folder, ignore_errors=True)
+    new.mkdir(parents=True)
+    for start in range(0, len(data), PART):
+        (new / f"{start // PART:03d}.part").write_bytes(data[start:start + PART])
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def bank(name: str) -> int:
-    """Pack campaign ``name``'s state into ``BANK / <name>.npz`` (written whole, then renamed), taken while a
-    running trainer is not between the writes of an epoch (best.keras when the epoch is the best, its state,
-    then its row of the history). Floating-point arrays go in as float16: half the size in the repository, and
-    a resume on a new machine computes differently anyway (bfloat16 or float32, other kernels)."""
+    """Pack campaign ``name``'s state into its bank (:func:`write_bank`), taken while a running trainer is not
+    between the writes of an epoch (best.keras when the epoch is the best, its state, then its row of the
+    history). Floating-point arrays go in as float16: half the size in the repository, and a resume on a new
+    machine computes differently anyway (bfloat16 or float32, other kernels)."""
     folder = HOME / name
     state = folder / "state.npz"
     for _ in range(60):
@@ -300,12 +333,10 @@ def bank(name: str) -> int:
     else:
         print(f"{name}: not banked: its state and history.csv did not agree for a minute", file=sys.stderr)
         return 2
-    BANK.mkdir(parents=True, exist_ok=True)
-    target = BANK / f"{name}.npz"
-    with open(tmp := BANK / f"{name}.tmp.npz", "wb") as fh:
-        np.savez_compressed(fh, **arrays, **{f"file:{f}": data for f, data in files.items()})
-    tmp.replace(target)
-    print(f"{name}: banked {arrays['epoch']} epochs in {target} ({target.stat().st_size / 1e6:.1f} MB); commit it")
+    target = write_bank(name, {**arrays, **{f"file:{f}": data for f, data in files.items()}})
+    parts = sorted(target.iterdir())
+    print(f"{name}: banked {arrays['epoch']} epochs in {target} ({sum(p.stat().st_size for p in parts) / 1e6:.1f} MB "
+          f"in {len(parts)} files); commit it")
     return 0
 
 
@@ -313,16 +344,15 @@ def _unbank(name: str, folder: Path) -> None:
     """Unpack campaign ``name``'s bank into ``folder`` if it holds more epochs than the folder's state: a
     replaced machine, or one that stopped training before the bank was made elsewhere. The state goes last, so
     a start killed half-way unpacks again."""
-    path = BANK / f"{name}.npz"
-    if (banked := _epochs_in(path)) <= _epochs_in(folder / "state.npz"):
+    arrays = banked(name)
+    if _epochs_in(arrays) <= _epochs_in(folder / "state.npz"):
         return
-    arrays = dict(np.load(path))
     for key in [k for k in arrays if k.startswith("file:")]:
         (folder / key[5:]).write_bytes(arrays.pop(key).tobytes())
     with open(folder / "state.tmp.npz", "wb") as fh:
         np.savez(fh, **{k: v.astype(np.float32) if v.dtype == np.float16 else v for k, v in arrays.items()})
     (folder / "state.tmp.npz").replace(folder / "state.npz")
-    print(f"{name}: unpacked {path}: {banked} epochs", flush=True)
+    print(f"{name}: unpacked {BANK / name}: {_epochs_in(arrays)} epochs", flush=True)
 
 
 def train_command(name: str, data: Path, folder: Path) -> list[str]:
@@ -463,7 +493,7 @@ def keep(name: str) -> int:
         return 2
     KEPT.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(HOME / name / "best.keras", target := KEPT / f"{name}.keras")
-    (BANK / f"{name}.npz").unlink(missing_ok=True)  # its bank is of no more use
+    shutil.rmtree(BANK / name, ignore_errors=True)  # its bank is of no more use
     print(f"{name}: kept as {target}; commit it (and the removal of its bank, if it had one)")
     return 0
 
@@ -481,8 +511,8 @@ def status(name: str) -> int:
         # the median: an epoch that spanned a paused test suite (900+ s against 150) does not skew it
         per_epoch = statistics.median(float(r["seconds"]) for r in rows[-5:])
         print(f"{per_epoch:.0f} s per epoch lately; about {(planned - len(rows)) * per_epoch / 3600:.1f} h left")
-    banked = _epochs_in(BANK / f"{name}.npz")
-    print(f"banked in the repository: {banked} epochs" + (" (tools/campaign.py bank, then commit)" if banked < len(rows) else ""))
+    epochs = _epochs_in(banked(name))
+    print(f"banked in the repository: {epochs} epochs" + (" (tools/campaign.py bank, then commit)" if epochs < len(rows) else ""))
     candidate = folder / "candidate" / "fer_cnn.tflite"
     print(f"candidate exported: {'yes' if candidate.exists() else 'no'}")
     if candidate.exists():  # scored at the end of every session that has one, and shipped if it passes
