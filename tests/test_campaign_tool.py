@@ -1,11 +1,14 @@
 """tools/campaign.py: the command a campaign runs, and the shipped network a second cycle starts from."""
 
 import filecmp
+import io
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -376,6 +379,15 @@ def test_no_file_the_repository_holds_or_would_take_is_over_its_20_mb_limit():
     assert [f for f in files if f.stat().st_size >= 20_000_000] == []
 
 
+def _float_weights(network: bytes) -> dict:
+    """The float32 weights in a ``.keras`` file, by their path in its ``model.weights.h5``."""
+    weights = {}
+    with h5py.File(io.BytesIO(zipfile.ZipFile(io.BytesIO(network)).read("model.weights.h5"))) as h5:
+        h5.visititems(lambda path, item: weights.update(
+            {path: item[()]} if isinstance(item, h5py.Dataset) and item.dtype == np.float32 else {}))
+    return weights
+
+
 def test_a_run_banked_on_one_machine_goes_on_from_its_last_epoch_on_another(tmp_path, monkeypatch, capsys):
     """A real run: one epoch on a first machine, banked; a second machine with an empty cache unpacks the bank
     and trains the second epoch, its history and best network carried over, its weights those of one whole run
@@ -406,6 +418,10 @@ def test_a_run_banked_on_one_machine_goes_on_from_its_last_epoch_on_another(tmp_
     assert len(parts) > 2 and all(part.stat().st_size <= 5_000 for part in parts)
     banked = campaign.banked("tiny")
     assert banked["epoch"] == 1 and banked["var0"].dtype != np.float32  # float16: half the size
+    best = _float_weights((first / "best.keras").read_bytes())
+    assert best and not any(w.any() for w in _float_weights(banked["file:best.keras"].tobytes()).values())
+    joined = _float_weights(campaign._join_network("best.keras", banked))  # its weights apart, in float16
+    assert joined.keys() == best.keys() and all(np.allclose(joined[k], best[k], rtol=1e-3, atol=1e-4) for k in best)
     second = train("second")  # a new machine: an empty cache
     assert "tiny: unpacked" in capsys.readouterr().out
     history = (second / "history.csv").read_text().splitlines()

@@ -24,11 +24,11 @@ A replaced machine loses ``~/.cache/fer/``; a commit survives it. So a finished 
 runs learn from (a teacher) is kept in the repository: ``keep`` copies its best network to
 ``models/teachers/<name>.keras``, to be committed; from then on the queue skips that campaign and its
 students are taught by the kept file, on any machine. A run under way is banked the same way: ``bank`` packs
-its state (the weights, momenta and weight average rounded to float16, its history, its best network) into
-one compressed ``.npz``, stored as consecutive parts of at most 19 MB in ``models/campaign/<name>/`` (the
-repository takes no file over 20 MB; the VGG-sized run's bank is 33 MB), to be committed at the end of each
-session, and a start on a machine whose cache holds fewer of its epochs unpacks the bank first and resumes
-from there.
+its state (the weights, momenta and weight average, its history, its best network: all weights rounded to
+float16) into one compressed ``.npz``, stored as consecutive parts of at most 19 MB in
+``models/campaign/<name>/`` (the repository takes no file over 20 MB; the VGG-sized run's bank is 24 MB), to
+be committed at the end of each session, and a start on a machine whose cache holds fewer of its epochs
+unpacks the bank first and resumes from there.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ import statistics
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -309,6 +311,49 @@ def write_bank(name: str, arrays: dict) -> Path:
     return target
 
 
+def _edit_weights(network: bytes, edit) -> bytes:
+    """A ``.keras`` file (a zip of its config and ``model.weights.h5``) with ``edit`` applied to its weights,
+    opened in memory with h5py."""
+    source, edited = zipfile.ZipFile(io.BytesIO(network)), io.BytesIO()
+    with zipfile.ZipFile(edited, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "model.weights.h5":
+                buffer = io.BytesIO(data)
+                with h5py.File(buffer, "r+") as weights:
+                    edit(weights)
+                data = buffer.getvalue()
+            target.writestr(info, data)
+    return edited.getvalue()
+
+
+def _split_network(file: str, network: bytes) -> dict:
+    """A network as a bank holds it: its float32 weights rounded to float16 (``weights:<file>:<h5 path>``), and
+    the file with those weights zeroed (``file:<file>``). The VGG-sized best network takes 8.6 MB of the
+    compressed bank instead of 18.9 (2026-12-06)."""
+    weights = {}
+
+    def take(path: str, item) -> None:
+        if isinstance(item, h5py.Dataset) and item.dtype == np.float32 and item.ndim:
+            weights[f"weights:{file}:{path}"] = item[()].astype(np.float16)
+            item[...] = 0
+
+    return {f"file:{file}": np.frombuffer(_edit_weights(network, lambda h5: h5.visititems(take)), np.uint8),
+            **weights}
+
+
+def _join_network(file: str, arrays) -> bytes:
+    """The network :func:`_split_network` split, its weights put back in float32 (a bank from before
+    2026-12-06 holds the whole file, and no weights apart)."""
+    prefix = f"weights:{file}:"
+
+    def put(h5) -> None:
+        for key in [k for k in arrays if k.startswith(prefix)]:
+            h5[key[len(prefix):]][...] = arrays[key].astype(np.float32)
+
+    return _edit_weights(arrays[f"file:{file}"].tobytes(), put)
+
+
 def bank(name: str) -> int:
     """Pack campaign ``name``'s state into its bank (:func:`write_bank`), taken while a running trainer is not
     between the writes of an epoch (best.keras when the epoch is the best, its state, then its row of the
@@ -323,7 +368,7 @@ def bank(name: str) -> int:
         before = state.stat().st_mtime_ns
         arrays = {key: value.astype(np.float16) if value.dtype == np.float32 and value.ndim else value
                   for key, value in np.load(state).items()}
-        files = {f: np.frombuffer((folder / f).read_bytes(), np.uint8) for f in BANKED_FILES if (folder / f).exists()}
+        files = {f: (folder / f).read_bytes() for f in BANKED_FILES if (folder / f).exists()}
         newer = [f for f in BANKED_FILES[1:] if (folder / f).exists() and (folder / f).stat().st_mtime_ns > before]
         agree = len(_history(folder)) == int(arrays["epoch"]) and not newer
         if state.stat().st_mtime_ns == before and (agree or _pid(folder) is None):  # a stopped one writes nothing
@@ -332,7 +377,9 @@ def bank(name: str) -> int:
     else:
         print(f"{name}: not banked: its state and history.csv did not agree for a minute", file=sys.stderr)
         return 2
-    target = write_bank(name, {**arrays, **{f"file:{f}": data for f, data in files.items()}})
+    for f, data in files.items():
+        arrays |= _split_network(f, data) if f.endswith(".keras") else {f"file:{f}": np.frombuffer(data, np.uint8)}
+    target = write_bank(name, arrays)
     parts = sorted(target.iterdir())
     print(f"{name}: banked {arrays['epoch']} epochs in {target} ({sum(p.stat().st_size for p in parts) / 1e6:.1f} MB "
           f"in {len(parts)} files); commit it")
@@ -347,10 +394,11 @@ def _unbank(name: str, folder: Path) -> None:
     if _epochs_in(arrays) <= _epochs_in(folder / "state.npz"):
         return
     for key in [k for k in arrays if k.startswith("file:")]:
-        (folder / key[5:]).write_bytes(arrays[key].tobytes())
+        file = key[5:]
+        (folder / file).write_bytes(_join_network(file, arrays) if file.endswith(".keras") else arrays[key].tobytes())
     with open(folder / "state.tmp.npz", "wb") as fh:
         np.savez(fh, **{k: v.astype(np.float32) if v.dtype == np.float16 else v for k, v in arrays.items()
-                        if not k.startswith("file:")})
+                        if not k.startswith(("file:", "weights:"))})
     (folder / "state.tmp.npz").replace(folder / "state.npz")
     print(f"{name}: unpacked {BANK / name}: {_epochs_in(arrays)} epochs", flush=True)
 
