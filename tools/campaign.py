@@ -314,8 +314,8 @@ def write_bank(name: str, arrays: dict) -> Path:
 def _edit_weights(network: bytes, edit) -> bytes:
     """A ``.keras`` file (a zip of its config and ``model.weights.h5``) with ``edit`` applied to its weights,
     opened in memory with h5py."""
-    source, edited = zipfile.ZipFile(io.BytesIO(network)), io.BytesIO()
-    with zipfile.ZipFile(edited, "w") as target:
+    edited = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(network)) as source, zipfile.ZipFile(edited, "w") as target:
         for info in source.infolist():
             data = source.read(info)
             if info.filename == "model.weights.h5":
