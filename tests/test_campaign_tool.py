@@ -420,7 +420,7 @@ def test_a_run_banked_on_one_machine_goes_on_from_its_last_epoch_on_another(tmp_
     assert banked["epoch"] == 1 and banked["var0"].dtype != np.float32  # float16: half the size
     best = _float_weights((first / "best.keras").read_bytes())
     assert best and not any(w.any() for w in _float_weights(banked["file:best.keras"].tobytes()).values())
-    joined = _float_weights(campaign._join_network("best.keras", banked))  # its weights apart, in float16
+    joined = _float_weights(campaign._unpack_file("best.keras", banked))  # its weights apart, in float16
     assert joined.keys() == best.keys() and all(np.allclose(joined[k], best[k], rtol=1e-3, atol=1e-4) for k in best)
     second = train("second")  # a new machine: an empty cache
     assert "tiny: unpacked" in capsys.readouterr().out

@@ -327,38 +327,44 @@ def _edit_weights(network: bytes, edit) -> bytes:
     return edited.getvalue()
 
 
-def _split_network(file: str, network: bytes) -> dict:
-    """A network as a bank holds it: its float32 weights rounded to float16 (``weights:<file>:<h5 path>``), and
-    the file with those weights zeroed (``file:<file>``). The VGG-sized best network takes 8.6 MB of the
-    compressed bank instead of 18.9 (2026-12-06)."""
+def _halved(value: np.ndarray) -> np.ndarray:
+    """An array as a bank holds it: float32 weights rounded to float16 (half the size in the repository, and a
+    resume on a new machine computes differently anyway: bfloat16 or float32, other kernels), the rest as is."""
+    return value.astype(np.float16) if value.dtype == np.float32 and value.ndim else value
+
+
+def _pack_file(file: str, data: bytes) -> dict:
+    """A file of a campaign's folder as a bank holds it (``file:<file>``). A network's weights go apart, through
+    :func:`_halved` (``weights:<file>:<h5 path>``), and the file keeps them zeroed: the VGG-sized best network
+    takes 8.6 MB of the compressed bank instead of 18.9 (2026-12-06)."""
     weights = {}
 
     def take(path: str, item) -> None:
-        if isinstance(item, h5py.Dataset) and item.dtype == np.float32 and item.ndim:
-            weights[f"weights:{file}:{path}"] = item[()].astype(np.float16)
+        if isinstance(item, h5py.Dataset) and (half := _halved(item[()])).dtype == np.float16:
+            weights[f"weights:{file}:{path}"] = half
             item[...] = 0
 
-    return {f"file:{file}": np.frombuffer(_edit_weights(network, lambda h5: h5.visititems(take)), np.uint8),
-            **weights}
+    if file.endswith(".keras"):
+        data = _edit_weights(data, lambda h5: h5.visititems(take))
+    return {f"file:{file}": np.frombuffer(data, np.uint8), **weights}
 
 
-def _join_network(file: str, arrays) -> bytes:
-    """The network :func:`_split_network` split, its weights put back in float32 (a bank from before
-    2026-12-06 holds the whole file, and no weights apart)."""
-    prefix = f"weights:{file}:"
+def _unpack_file(file: str, arrays) -> bytes:
+    """The file :func:`_pack_file` packed, a network's weights put back in float32 (a bank from before
+    2026-12-06 holds the whole network, and no weights apart)."""
+    data, prefix = arrays[f"file:{file}"].tobytes(), f"weights:{file}:"
 
     def put(h5) -> None:
         for key in [k for k in arrays if k.startswith(prefix)]:
             h5[key[len(prefix):]][...] = arrays[key].astype(np.float32)
 
-    return _edit_weights(arrays[f"file:{file}"].tobytes(), put)
+    return _edit_weights(data, put) if file.endswith(".keras") else data
 
 
 def bank(name: str) -> int:
     """Pack campaign ``name``'s state into its bank (:func:`write_bank`), taken while a running trainer is not
     between the writes of an epoch (best.keras when the epoch is the best, its state, then its row of the
-    history). Floating-point arrays go in as float16: half the size in the repository, and a resume on a new
-    machine computes differently anyway (bfloat16 or float32, other kernels)."""
+    history). Its weights and momenta, and its networks' weights, go in as float16 (:func:`_halved`)."""
     folder = HOME / name
     state = folder / "state.npz"
     for _ in range(60):
@@ -366,8 +372,7 @@ def bank(name: str) -> int:
             print(f"{name}: nothing to bank: no epoch finished in {folder}", file=sys.stderr)
             return 2
         before = state.stat().st_mtime_ns
-        arrays = {key: value.astype(np.float16) if value.dtype == np.float32 and value.ndim else value
-                  for key, value in np.load(state).items()}
+        arrays = {key: _halved(value) for key, value in np.load(state).items()}
         files = {f: (folder / f).read_bytes() for f in BANKED_FILES if (folder / f).exists()}
         newer = [f for f in BANKED_FILES[1:] if (folder / f).exists() and (folder / f).stat().st_mtime_ns > before]
         agree = len(_history(folder)) == int(arrays["epoch"]) and not newer
@@ -378,7 +383,7 @@ def bank(name: str) -> int:
         print(f"{name}: not banked: its state and history.csv did not agree for a minute", file=sys.stderr)
         return 2
     for f, data in files.items():
-        arrays |= _split_network(f, data) if f.endswith(".keras") else {f"file:{f}": np.frombuffer(data, np.uint8)}
+        arrays |= _pack_file(f, data)
     target = write_bank(name, arrays)
     parts = sorted(target.iterdir())
     print(f"{name}: banked {arrays['epoch']} epochs in {target} ({sum(p.stat().st_size for p in parts) / 1e6:.1f} MB "
@@ -394,8 +399,7 @@ def _unbank(name: str, folder: Path) -> None:
     if _epochs_in(arrays) <= _epochs_in(folder / "state.npz"):
         return
     for key in [k for k in arrays if k.startswith("file:")]:
-        file = key[5:]
-        (folder / file).write_bytes(_join_network(file, arrays) if file.endswith(".keras") else arrays[key].tobytes())
+        (folder / key[5:]).write_bytes(_unpack_file(key[5:], arrays))
     with open(folder / "state.tmp.npz", "wb") as fh:
         np.savez(fh, **{k: v.astype(np.float32) if v.dtype == np.float16 else v for k, v in arrays.items()
                         if not k.startswith(("file:", "weights:"))})
