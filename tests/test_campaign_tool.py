@@ -433,6 +433,20 @@ def test_a_run_banked_on_one_machine_goes_on_from_its_last_epoch_on_another(tmp_
     assert weights and all(np.allclose(went_on[k], whole[k], rtol=1e-2, atol=2e-3) for k in weights)
 
 
+def test_a_crash_while_a_bank_is_written_leaves_one_whole_bank(monkeypatch):
+    campaign.write_bank("fast-sgd", {"epoch": np.array(4)})
+    (campaign.BANK / "fast-sgd").rename(campaign.BANK / "fast-sgd.new")  # the crash between write_bank's renames
+    assert int(campaign.banked("fast-sgd")["epoch"]) == 4
+    with monkeypatch.context() as crash:  # and the next write crashes while it writes its parts
+        crash.setattr(Path, "write_bytes", lambda *_: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            campaign.write_bank("fast-sgd", {"epoch": np.array(5)})
+    assert int(campaign.banked("fast-sgd")["epoch"]) == 4
+    campaign.write_bank("fast-sgd", {"epoch": np.array(5)})
+    assert int(campaign.banked("fast-sgd")["epoch"]) == 5
+    assert [folder.name for folder in campaign.BANK.iterdir()] == ["fast-sgd"]
+
+
 def test_a_bank_is_unpacked_only_over_a_cache_that_holds_fewer_epochs(tmp_path, monkeypatch):
     folder = tmp_path / "cache" / "fast-sgd"
     folder.mkdir(parents=True)

@@ -291,23 +291,36 @@ def banked(name: str):
     """Campaign ``name``'s bank, its parts joined in order: its ``.npz``, each array read when asked for
     (``status`` reads the epoch alone in 0.03 s, where reading the VGG-sized run's whole bank takes 0.44 s);
     {} where there is none."""
-    parts = sorted((BANK / name).glob("*.part"))
+    parts = sorted(_bank_folder(name).glob("*.part"))
     return np.load(io.BytesIO(b"".join(part.read_bytes() for part in parts))) if parts else {}
+
+
+def _bank_folder(name: str) -> Path:
+    """The folder that holds campaign ``name``'s bank: ``BANK / name``, or where a crash in :func:`write_bank`
+    came between its two renames, the new bank, written whole (``<name>.new``)."""
+    target = BANK / name
+    return target if target.is_dir() or not (BANK / f"{name}.new").is_dir() else BANK / f"{name}.new"
 
 
 def write_bank(name: str, arrays: dict) -> Path:
     """Store ``arrays`` as campaign ``name``'s bank: one compressed ``.npz`` cut into parts of ``PART`` bytes,
-    written whole into a new folder that then takes the old one's place."""
+    written whole into a new folder that then takes the old one's place by two renames, so that a crash at any
+    point leaves one whole bank for :func:`banked`."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     data = buffer.getbuffer()
-    new, target = BANK / f"{name}.new", BANK / name
+    new, target, old = (BANK / f"{name}{end}" for end in (".new", "", ".old"))
+    if _bank_folder(name) == new:  # the last write stopped between its renames: its bank becomes the bank
+        new.rename(target)
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir(parents=True)
     for start in range(0, len(data), PART):
         (new / f"{start // PART:03d}.part").write_bytes(data[start:start + PART])
-    shutil.rmtree(target, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
     new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
     return target
 
 
