@@ -146,11 +146,30 @@ def test_the_accurate_member_is_the_recipe_on_the_vgg_sized_network(tmp_path):
     ]
 
 
-def test_the_second_vgg_sized_member_differs_from_the_first_by_its_seed_alone_and_precedes_the_second_fast_seed(tmp_path):
-    v = campaign.train_command("accurate-vgg", tmp_path / "data.npz.xz", tmp_path / "a")
-    b = campaign.train_command("accurate-vgg-b", tmp_path / "data.npz.xz", tmp_path / "a")
-    assert [(x, y) for x, y in zip(v, b) if x != y] == [("77", "80")] and len(v) == len(b)
-    assert campaign.QUEUE.index("accurate-vgg-distil") < campaign.QUEUE.index("accurate-vgg-b") < campaign.QUEUE.index("fast-sgd-b")
+def test_the_second_vgg_sized_member_is_taught_by_the_first_taught_one_and_precedes_the_second_fast_seed(tmp_path, monkeypatch):
+    """accurate-vgg-distil-b: accurate-vgg-distil's recipe from another seed, its first teacher accurate-vgg-distil's
+    best network in accurate-vgg's place; queued once accurate-vgg-distil has finished, before fast-sgd-b, and
+    the untaught second seed (accurate-vgg-b) no longer queued."""
+    monkeypatch.setattr(campaign, "HOME", tmp_path)
+    monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
+    (tmp_path / "shipped.keras").write_bytes(b"fast weights")
+    for name, weights in (("accurate-vgg", b"vgg weights"), ("accurate-vgg-distil", b"taught vgg weights")):
+        assert campaign.current() == name
+        _epochs_done(tmp_path, name, campaign.planned_epochs(name))
+        (tmp_path / name / "average.keras").write_bytes(b"averaged weights")
+        (tmp_path / name / "best.keras").write_bytes(weights)
+    assert campaign.current() == "accurate-vgg-distil-b"
+    first = campaign.train_command("accurate-vgg-distil", tmp_path / "data.npz.xz", tmp_path / "a")
+    folder = tmp_path / "accurate-vgg-distil-b"
+    second = campaign.train_command("accurate-vgg-distil-b", tmp_path / "data.npz.xz", folder)
+    assert [(x, y) for x, y in zip(first, second) if x != y] == [
+        ("84", "86"), (str(tmp_path / "a" / "teacher_accurate-vgg.keras"), str(folder / "teacher_accurate-vgg-distil.keras")),
+        (str(tmp_path / "a" / "init.keras"), str(folder / "init.keras")),
+        (str(tmp_path / "a"), str(folder)), (str(tmp_path / "a" / "candidate"), str(folder / "candidate")),
+    ] and len(first) == len(second)
+    assert (folder / "teacher_accurate-vgg-distil.keras").read_bytes() == b"taught vgg weights"
+    assert campaign.QUEUE.index("accurate-vgg-distil") < campaign.QUEUE.index("accurate-vgg-distil-b") < campaign.QUEUE.index("fast-sgd-b")
+    assert "accurate-vgg-b" not in campaign.QUEUE
 
 
 def test_on_a_replaced_machine_the_queue_starts_the_vgg_sized_network_not_a_finished_campaign(tmp_path, monkeypatch):
@@ -346,9 +365,10 @@ def test_a_kept_teacher_survives_a_replaced_machine(tmp_path, monkeypatch, capsy
     (home / "accurate-vgg" / "average.keras").write_bytes(b"averaged weights")
     (home / "accurate-vgg" / "best.keras").write_bytes(b"vgg weights")
     campaign.write_bank("accurate-vgg", {"epoch": np.array(100)})
+    (campaign.BANK / "accurate-vgg").rename(campaign.BANK / "accurate-vgg.new")  # a crash between write_bank's renames
     assert campaign.keep("accurate-vgg") == 0
     assert (repo / "accurate-vgg.keras").read_bytes() == b"vgg weights"
-    assert not (campaign.BANK / "accurate-vgg").exists()  # a kept campaign's bank is of no more use
+    assert list(campaign.BANK.iterdir()) == []  # a kept campaign's bank is of no more use, wherever a crash left it
     # The machine is replaced: the cache is empty, the kept file is still there.
     monkeypatch.setattr(campaign, "HOME", tmp_path / "new-cache")
     assert campaign.current() == "accurate-vgg-distil"
