@@ -164,9 +164,7 @@ RECIPES = {
     "accurate-vgg-distil": changed(VGG, seed="84")
     + ["--teacher-networks", "{accurate-vgg}", "{shipped}", "--teacher-weight", "0.5"],
     # accurate-vgg-distil's recipe from another seed (86), taught by accurate-vgg-distil's own best network in
-    # accurate-vgg's place: the VGG-sized network taught by a VGG-sized one read 71.91% at its best (mirrored
-    # PublicTest, epoch 88) against 70.91% untaught, same recipe and cost, so the accurate mode's next member is
-    # a taught one, from the stronger teacher (models/CAMPAIGN.md, 2026-12-06).
+    # accurate-vgg's place (why: the QUEUE comment below, 2026-12-06).
     "accurate-vgg-distil-b": changed(VGG, seed="86")
     + ["--teacher-networks", "{accurate-vgg-distil}", "{shipped}", "--teacher-weight", "0.5"],
 }
@@ -205,8 +203,9 @@ RECIPES = {
 # shipped, models/CAMPAIGN.md), and the machine was replaced a seventh time (an AMD EPYC with AVX-512), so a
 # third run of it would come before accurate-vgg-distil again.
 # accurate-vgg-distil-b takes accurate-vgg-b's place (2026-12-06): taught by the VGG-sized accurate-vgg, the
-# VGG-sized network read a point more than untaught (71.91% against 70.91%), so the second VGG-sized member
-# is taught too, by accurate-vgg-distil's best network; accurate-vgg-b stays a recipe, unqueued.
+# VGG-sized network read a point more than untaught at the same recipe and cost (71.91% at epoch 88 against
+# 70.91%, mirrored PublicTest), so the second VGG-sized member is taught too, by accurate-vgg-distil's best
+# network; accurate-vgg-b stays a recipe, unqueued.
 QUEUE = ("accurate-vgg", "accurate-vgg-distil", "accurate-vgg-distil-b", "fast-sgd-b")
 CPUINFO = Path("/proc/cpuinfo")
 # Where a recipe starts from the shipped fast network (``{shipped}``), and the accurate mode's second network,
@@ -304,11 +303,17 @@ def banked(name: str):
     return np.load(io.BytesIO(b"".join(part.read_bytes() for part in parts))) if parts else {}
 
 
+def _bank_folders(name: str) -> tuple[Path, Path, Path]:
+    """The folders :func:`write_bank` uses for campaign ``name``'s bank: the new one it writes, the bank, and
+    the old one it replaces."""
+    return tuple(BANK / f"{name}{end}" for end in (".new", "", ".old"))
+
+
 def _bank_folder(name: str) -> Path:
     """The folder that holds campaign ``name``'s bank: ``BANK / name``, or where a crash in :func:`write_bank`
     came between its two renames, the new bank, written whole (``<name>.new``)."""
-    target = BANK / name
-    return target if target.is_dir() or not (BANK / f"{name}.new").is_dir() else BANK / f"{name}.new"
+    new, target, _ = _bank_folders(name)
+    return target if target.is_dir() or not new.is_dir() else new
 
 
 def write_bank(name: str, arrays: dict) -> Path:
@@ -318,7 +323,7 @@ def write_bank(name: str, arrays: dict) -> Path:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     data = buffer.getbuffer()
-    new, target, old = (BANK / f"{name}{end}" for end in (".new", "", ".old"))
+    new, target, old = _bank_folders(name)
     if _bank_folder(name) == new:  # the last write stopped between its renames: its bank becomes the bank
         new.rename(target)
     shutil.rmtree(new, ignore_errors=True)
@@ -567,8 +572,8 @@ def keep(name: str) -> int:
         return 2
     KEPT.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(HOME / name / "best.keras", target := KEPT / f"{name}.keras")
-    for end in ("", ".new", ".old"):  # its bank is of no more use, nor what a crash in write_bank left of one
-        shutil.rmtree(BANK / f"{name}{end}", ignore_errors=True)
+    for folder in _bank_folders(name):  # its bank is of no more use, nor what a crash in write_bank left of one
+        shutil.rmtree(folder, ignore_errors=True)
     print(f"{name}: kept as {target}; commit it (and the removal of its bank, if it had one)")
     return 0
 
