@@ -146,30 +146,33 @@ def test_the_accurate_member_is_the_recipe_on_the_vgg_sized_network(tmp_path):
     ]
 
 
-def test_the_second_vgg_sized_member_is_taught_by_the_first_taught_one_and_precedes_the_second_fast_seed(tmp_path, monkeypatch):
-    """accurate-vgg-distil-b: accurate-vgg-distil's recipe from another seed, its first teacher accurate-vgg-distil's
-    best network in accurate-vgg's place; queued once accurate-vgg-distil has finished, before fast-sgd-b, and
-    the untaught second seed (accurate-vgg-b) no longer queued."""
+@pytest.mark.parametrize("name, model, seeds, unqueued", [
+    ("accurate-vgg-distil-b", "accurate-vgg-distil", ("84", "86"), "accurate-vgg-b"),
+    ("fast-distil-long-b", "fast-distil-long", ("79", "88"), "fast-sgd-b"),
+])
+def test_the_next_runs_are_taught_by_the_taught_vgg_sized_network(tmp_path, monkeypatch, name, model, seeds, unqueued):
+    """accurate-vgg-distil-b and fast-distil-long-b: each an earlier taught run's recipe from another seed, its
+    first teacher accurate-vgg-distil's best network in accurate-vgg's place; each queued once the runs before
+    it have finished, in place of an untaught second seed of the same network, no longer queued."""
     monkeypatch.setattr(campaign, "HOME", tmp_path)
     monkeypatch.setattr(campaign, "SHIPPED_MODEL", tmp_path / "shipped.keras")
     (tmp_path / "shipped.keras").write_bytes(b"fast weights")
-    for name, weights in (("accurate-vgg", b"vgg weights"), ("accurate-vgg-distil", b"taught vgg weights")):
-        assert campaign.current() == name
-        _epochs_done(tmp_path, name, campaign.planned_epochs(name))
-        (tmp_path / name / "average.keras").write_bytes(b"averaged weights")
-        (tmp_path / name / "best.keras").write_bytes(weights)
-    assert campaign.current() == "accurate-vgg-distil-b"
-    first = campaign.train_command("accurate-vgg-distil", tmp_path / "data.npz.xz", tmp_path / "a")
-    folder = tmp_path / "accurate-vgg-distil-b"
-    second = campaign.train_command("accurate-vgg-distil-b", tmp_path / "data.npz.xz", folder)
+    for before in campaign.QUEUE[:campaign.QUEUE.index(name)]:
+        assert campaign.current() == before
+        _epochs_done(tmp_path, before, campaign.planned_epochs(before))
+        (tmp_path / before / "average.keras").write_bytes(b"averaged weights")
+        (tmp_path / before / "best.keras").write_bytes(before.encode())
+    assert campaign.current() == name
+    first = campaign.train_command(model, tmp_path / "data.npz.xz", tmp_path / "a")
+    folder = tmp_path / name
+    second = campaign.train_command(name, tmp_path / "data.npz.xz", folder)
     assert [(x, y) for x, y in zip(first, second) if x != y] == [
-        ("84", "86"), (str(tmp_path / "a" / "teacher_accurate-vgg.keras"), str(folder / "teacher_accurate-vgg-distil.keras")),
+        seeds, (str(tmp_path / "a" / "teacher_accurate-vgg.keras"), str(folder / "teacher_accurate-vgg-distil.keras")),
         (str(tmp_path / "a" / "init.keras"), str(folder / "init.keras")),
         (str(tmp_path / "a"), str(folder)), (str(tmp_path / "a" / "candidate"), str(folder / "candidate")),
     ] and len(first) == len(second)
-    assert (folder / "teacher_accurate-vgg-distil.keras").read_bytes() == b"taught vgg weights"
-    assert campaign.QUEUE.index("accurate-vgg-distil") < campaign.QUEUE.index("accurate-vgg-distil-b") < campaign.QUEUE.index("fast-sgd-b")
-    assert "accurate-vgg-b" not in campaign.QUEUE
+    assert (folder / "teacher_accurate-vgg-distil.keras").read_bytes() == b"accurate-vgg-distil"
+    assert unqueued not in campaign.QUEUE
 
 
 def test_on_a_replaced_machine_the_queue_starts_the_vgg_sized_network_not_a_finished_campaign(tmp_path, monkeypatch):

@@ -167,6 +167,10 @@ RECIPES = {
     # accurate-vgg's place (why: the QUEUE comment below, 2026-12-06).
     "accurate-vgg-distil-b": changed(VGG, seed="86")
     + ["--teacher-networks", "{accurate-vgg-distil}", "{shipped}", "--teacher-weight", "0.5"],
+    # fast-distil-long's recipe from another seed (88), taught by accurate-vgg-distil's best network in
+    # accurate-vgg's place (why: the QUEUE comment below, 2026-12-07).
+    "fast-distil-long-b": changed(FAST_SGD, seed="88")
+    + ["--teacher-networks", "{accurate-vgg-distil}", "{shipped}", "--teacher-weight", "0.5"],
 }
 # What `make campaign` works through, in order: each starts once the one before has run all its epochs.
 # fast-sgd finished on 2026-12-01 and ships as the fast mode, so it is not queued: on a replaced machine
@@ -206,7 +210,12 @@ RECIPES = {
 # VGG-sized network read a point more than untaught at the same recipe and cost (71.91% at epoch 88 against
 # 70.91%, mirrored PublicTest), so the second VGG-sized member is taught too, by accurate-vgg-distil's best
 # network; accurate-vgg-b stays a recipe, unqueued.
-QUEUE = ("accurate-vgg", "accurate-vgg-distil", "accurate-vgg-distil-b", "fast-sgd-b")
+# fast-distil-long-b takes fast-sgd-b's place (2026-12-07): every run of the live network's size that read over
+# 70% was taught from its first step by a VGG-sized network (fast-distil-long: 70.72% and 70.08%; untaught
+# fast-sgd 69.27-69.55%), and accurate-vgg-distil (71.91%) is the strongest teacher the campaign has kept, so
+# the fast mode's next try is taught by it; an untaught second seed would add a weak member to the accurate
+# mode and nothing to the fast one. fast-sgd-b stays a recipe, unqueued.
+QUEUE = ("accurate-vgg", "accurate-vgg-distil", "accurate-vgg-distil-b", "fast-distil-long-b")
 CPUINFO = Path("/proc/cpuinfo")
 # Where a recipe starts from the shipped fast network (``{shipped}``), and the accurate mode's second network,
 # the AdamW one (``{adamw}``, a teacher).
