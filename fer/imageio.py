@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Decoding cost grows with pixels, not file size: a 20000x20000 PNG can be a few hundred KB.
 MAX_PIXELS = 40_000_000
+
+# Bad files get our one-line message, so Pillow's own warnings on the way there would only fill the
+# server log: its decompression-bomb warning starts above MAX_PIXELS, where we refuse the file anyway,
+# and its TIFF warnings are about damaged tags, which decoding either survives or reports.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
 
 
 class ImageError(ValueError):

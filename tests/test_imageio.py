@@ -1,4 +1,6 @@
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -6,7 +8,7 @@ from PIL import Image
 
 from fer.imageio import ImageError, load_image
 
-from .conftest import png_bytes
+from .conftest import ROOT, png_bytes
 
 
 def _save(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -76,6 +78,32 @@ def test_decompression_bomb_is_refused_before_decoding():
     assert len(bomb) < 1_000_000  # tiny file, 400 megapixels
     with pytest.raises(ImageError, match="megapixels"):
         load_image(bomb)
+
+
+def test_bad_files_leave_no_pillow_warnings_in_the_log():
+    """Pillow warns on the way to some refusals (a 121-megapixel header, a cut TIFF); the user gets our
+    message and the server log stays clean. A fresh interpreter, since pytest resets warning filters
+    that a module sets while tests are collected."""
+    code = (
+        "import io\n"
+        "from PIL import Image\n"
+        "from fer.imageio import ImageError, load_image\n"
+        "from tests.corpus import png\n"
+        "tiff = io.BytesIO()\n"
+        "Image.new('RGB', (30, 20)).save(tiff, 'TIFF', exif=Image.Exif())\n"
+        "for data in (png(11_000, 11_000, rows=1), tiff.getvalue()[:133]):\n"
+        "    try:\n"
+        "        load_image(data)\n"
+        "    except ImageError as err:\n"
+        "        print(err)\n"
+    )
+    result = subprocess.run([sys.executable, "-W", "default", "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "the upload is 11000x11000 pixels; the limit is 40 megapixels",
+        "the upload is not an image we can read (PNG, JPEG, WebP, BMP, GIF, TIFF)",
+    ]
+    assert result.stderr == ""
 
 
 def test_missing_file(tmp_path):
