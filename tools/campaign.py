@@ -216,7 +216,7 @@ RECIPES = {
 # the fast mode's next try is taught by it; an untaught second seed would add a weak member to the accurate
 # mode and nothing to the fast one. fast-sgd-b stays a recipe, unqueued.
 # accurate-vgg-distil-b leaves the queue (2026-12-07): it finished (71.75% at epoch 106, its weight average
-# 71.47%; as a third accurate member 72.69% both, not shipped, models/CAMPAIGN.md), and no queued run learns
+# 71.47%; as a third accurate member 72.69% with either, not shipped, models/CAMPAIGN.md), and no queued run learns
 # from it, so it is not kept in models/teachers/; its bank at commit 6cc57ac holds its best network.
 QUEUE = ("accurate-vgg", "accurate-vgg-distil", "fast-distil-long-b")
 CPUINFO = Path("/proc/cpuinfo")
